@@ -1,0 +1,39 @@
+# rexmon: `make run` starts the whole system on embedded defaults, `make test` runs every test.
+# Both install what is missing first (Debian packages, then the .venv).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit bench deps venv clean
+
+run: deps venv
+	$(BIN)/rexmon-web demo
+
+test: deps venv lint unit
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: deps venv
+	$(BIN)/python bench/run_all.py
+
+deps:
+	@scripts/install-debian-deps $(DEBIAN_PACKAGES)
+
+venv: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[server,pg,test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var test-output *.egg-info

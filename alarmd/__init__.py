@@ -1,0 +1,1 @@
+"""alarmd: threshold rules, alarm states, and notifications through apprise."""

@@ -1,0 +1,1 @@
+"""The downtime database: planned and unplanned downtimes with scopes, and its CLI."""

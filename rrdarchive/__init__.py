@@ -1,0 +1,5 @@
+"""The RRD archive: metric names, samples, schemas, and the rrdtool-backed store.
+
+Modules that do not import rrdtool (``errors``, ``metric``, ``sample``, ``yamlconf``,
+``timespec``) are shared with slurper nodes, which install without librrd.
+"""

@@ -1,0 +1,132 @@
+"""The ``Sample`` type and its wire forms (JSON objects and Graphite plaintext lines).
+
+Parsing is strict and per sample: a bad sample raises :class:`InvalidSample` with the
+reason, and callers reject that one sample while keeping the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rrdarchive.errors import InvalidMetricName, InvalidSample
+from rrdarchive.metric import validate_metric
+
+
+class DsType(enum.Enum):
+    """rrdtool data-source types a sample may ask for when its RRD is created."""
+
+    GAUGE = "GAUGE"
+    COUNTER = "COUNTER"
+    DERIVE = "DERIVE"
+    ABSOLUTE = "ABSOLUTE"
+
+    @classmethod
+    def parse(cls, text: object) -> DsType:
+        if isinstance(text, str):
+            try:
+                return cls(text.upper())
+            except ValueError:
+                pass
+        allowed = ", ".join(t.value for t in cls)
+        raise InvalidSample(f"type must be one of {allowed}, got {text!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measurement: metric id, integer UNIX time, finite value or None (unknown)."""
+
+    metric: str
+    time: int
+    value: float | None
+    type: DsType | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"metric": self.metric, "time": self.time, "value": self.value}
+        if self.type is not None:
+            data["type"] = self.type.value
+        return data
+
+
+def make_sample(metric: object, time: object, value: object, type: object = None) -> Sample:
+    """Validate the parts of a sample and build it; raises :class:`InvalidSample`."""
+    try:
+        name = validate_metric(metric)
+    except InvalidMetricName as exc:
+        raise InvalidSample(str(exc)) from None
+    return Sample(
+        metric=name,
+        time=_parse_time(time),
+        value=_parse_value(value),
+        type=None if type is None else DsType.parse(type),
+    )
+
+
+def sample_from_json(obj: object) -> Sample:
+    """A sample from one JSON object ``{"metric", "time", "value", "type"?}``."""
+    if not isinstance(obj, Mapping):
+        raise InvalidSample(f"sample must be an object, got {type(obj).__name__}")
+    unknown = set(obj) - {"metric", "time", "value", "type"}
+    if unknown:
+        raise InvalidSample(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+    for field in ("metric", "time", "value"):
+        if field not in obj:
+            raise InvalidSample(f"missing field {field!r}")
+    return make_sample(obj["metric"], obj["time"], obj["value"], obj.get("type"))
+
+
+def parse_plaintext_line(line: str) -> Sample:
+    """A sample from one Graphite plaintext line ``metric value timestamp``."""
+    fields = line.split()
+    if len(fields) != 3:
+        raise InvalidSample(f"expected 'metric value timestamp', got {len(fields)} field(s)")
+    metric, value, time = fields
+    return make_sample(metric, time, None if value.lower() in ("u", "null") else value)
+
+
+def iter_plaintext(text: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a plaintext body with their 1-based line numbers."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def _parse_time(value: object) -> int:
+    if isinstance(value, bool):
+        raise InvalidSample("time must be an integer UNIX time, got a boolean")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        result = int(value)
+    else:
+        raise InvalidSample(f"time must be an integer UNIX time in seconds, got {value!r}")
+    if result <= 0:
+        raise InvalidSample(f"time must be positive, got {result}")
+    return result
+
+
+def _parse_value(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidSample("value must be a number or null, got a boolean")
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise InvalidSample("value is too large for a double") from None
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidSample(f"value must be a number, got {value[:40]!r}") from None
+    else:
+        raise InvalidSample(f"value must be a number or null, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise InvalidSample(f"value must be finite, got {value!r}")
+    return number
