@@ -1,0 +1,618 @@
+"""The archive: one thin typed API over RRD files, written directly or through rrdcached.
+
+``Archive(config)`` writes batches of samples (:meth:`write`, one verdict per sample) and
+reads them back (:meth:`last`, :meth:`fetch`, :meth:`xport`, :meth:`graph`,
+:meth:`info`, :meth:`list_metrics`). Every rrdtool binding call goes through
+:meth:`Archive._rrd`, which builds the arguments from validated values, adds ``--daemon``
+for reads when rrdcached is configured (after flushing the files through our own client,
+which checks the reply) and turns ``rrdtool.OperationalError`` into ``ArchiveError``.
+
+Updates through rrdcached are sent by :class:`RrdcachedClient`, never by the binding, and
+every accepted sample is in the fsynced write-ahead log before :meth:`write` returns.
+Create one ``Archive`` per process (after any fork) and share it between its threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rrdtool
+
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.errors import ArchiveError
+from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
+from rrdarchive.listing import list_metrics
+from rrdarchive.metric import metric_path
+from rrdarchive.plan import UNKNOWN, Group, plan, settle
+from rrdarchive.rrdcached import RrdcachedClient
+from rrdarchive.sample import Sample
+from rrdarchive.schemas import CONSOLIDATIONS, Schema
+from rrdarchive.wal import Segment, WriteAheadLog, read_segment
+
+log = logging.getLogger(__name__)
+
+MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
+LOCK_PATIENCE = 5.0
+MAX_ROUNDS = 8
+FLUSH_CHUNK = 200
+_LAST_UPDATE = re.compile(r"last update time is (\d+)")
+_COMMANDS: dict[str, Callable[..., Any]] = {
+    "create": rrdtool.create,
+    "update": rrdtool.update,
+    "info": rrdtool.info,
+    "fetch": rrdtool.fetch,
+    "xport": rrdtool.xport,
+    "graphv": rrdtool.graphv,
+}
+_READS = frozenset({"info", "fetch", "xport", "graphv"})
+
+
+@dataclass(frozen=True)
+class Series:
+    """Values of one metric: ``values[i]`` is the point at ``start + i * step`` (the end of
+    its interval, as ``rrdtool fetch`` prints it); None = unknown."""
+
+    start: int
+    step: int
+    values: tuple[float | None, ...]
+
+    @property
+    def times(self) -> range:
+        return range(self.start, self.start + self.step * len(self.values), self.step)
+
+
+class Archive:
+    """Reads and writes the RRD archive described by ``config``."""
+
+    def __init__(self, config: ArchiveConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self._last: dict[str, tuple[int, object]] = {}  # metric -> last update (time, value)
+        self._known: set[str] = set()  # metrics whose file exists
+        self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
+        self._schemas: dict[str, Schema] = {}
+        self._epoch = 0  # the rrdcached connection the cached last updates came from
+        self._client: RrdcachedClient | None = None
+        self._wal: WriteAheadLog | None = None
+        self._trimmer: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._trim_lock = threading.RLock()
+        self._recovered_epoch = 0  # the connection for which the log was last replayed
+        if config.rrdcached is not None:
+            self._client = RrdcachedClient(config.rrdcached, config.root)
+            self._wal = WriteAheadLog(
+                config.wal_dir,
+                segment_bytes=config.wal_segment_bytes,
+                segment_seconds=config.wal_segment_seconds,
+            )
+            try:
+                self._replay_orphans()
+            except BaseException:
+                self._wal.close()
+                self._client.close()
+                raise
+            self._trimmer = threading.Thread(target=self._trim_loop, daemon=True)
+            self._trimmer.start()
+
+    def close(self) -> None:
+        """Flush what this process wrote through rrdcached and drop its log, disconnect.
+
+        If rrdcached cannot flush now, the log stays on disk and the next process that
+        opens the archive replays it; that is logged, not raised."""
+        if self._trimmer is not None:
+            self._stop.set()
+            self._trimmer.join()
+            self._trimmer = None
+            assert self._wal is not None and self._client is not None
+            try:
+                self._trim(rotate=True)
+            except ArchiveError as exc:
+                log.error("write-ahead log kept for the next start: %s", exc)
+            finally:
+                self._wal.close()
+                self._client.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------
+
+    def write(self, samples: Sequence[Sample]) -> list[str | None]:
+        """Store ``samples``; per sample None (stored, durable) or the reason it was refused.
+
+        Raises ArchiveError when the archive cannot be written at all (rrdcached
+        unreachable, the log not writable): then no sample of the batch is acknowledged.
+        """
+        return self._write(samples, replay=False)
+
+    def _write(self, samples: Sequence[Sample], *, replay: bool) -> list[str | None]:
+        verdicts: list[str | None] = [None] * len(samples)
+        if replay:  # rrdcached, not our memory, says what it has: it may have lost some
+            for sample in samples:
+                self._last.pop(sample.metric, None)
+        groups = plan(
+            samples,
+            self._clock(),
+            root=self.config.root,
+            schema_for=self._schema_for,
+            max_future=self.config.max_future,
+            max_age=self.config.max_age_for,
+            verdicts=verdicts,
+            replay=replay,
+        )
+        deadline = time.monotonic() + LOCK_PATIENCE
+        for round_number in range(MAX_ROUNDS):
+            for group in groups:
+                known = self._last.get(group.metric)
+                if known is not None:
+                    settle(group, known[0], known[1], verdicts, replay)
+            groups = [group for group in groups if group.times]
+            if not groups:
+                break
+            self._create_missing(groups, verdicts)
+            self._check_types(groups, verdicts)
+            groups = [group for group in groups if group.times]
+            failures, epoch = self._send(groups, replay)
+            if epoch != self._epoch:  # a new connection: rrdcached may have lost updates
+                self._epoch = epoch
+                self._last.clear()
+            stored = [g for g in groups if g.metric not in failures]
+            for group in stored:
+                self._last[group.metric] = (group.times[-1], group.values[-1])
+            if self._wal is not None and not replay and stored:
+                self._wal.append([samples[i[0]] for g in stored for i in g.indexes], epoch)
+            groups = [g for g in groups if g.metric in failures]
+            final = round_number == MAX_ROUNDS - 1 or time.monotonic() > deadline
+            groups = self._after_failure(groups, failures, verdicts, final)
+            if any("could not lock" in failures[group.metric] for group in groups):
+                time.sleep(min(0.5, 0.01 * 2**round_number))  # another process is writing
+        return verdicts
+
+    def _after_failure(
+        self, groups: list[Group], failures: dict[str, str], verdicts: list[str | None], final: bool
+    ) -> list[Group]:
+        """Learn from each refused update; return the groups worth another round."""
+        retry = []
+        for group in groups:
+            message = failures[group.metric]
+            conflict = _LAST_UPDATE.search(message)
+            if conflict and not final:
+                last_time = int(conflict.group(1))
+                self._last[group.metric] = (last_time, self._stored_value(group, last_time))
+                retry.append(group)
+            elif "No such file" in message and not final:
+                self._known.discard(group.metric)
+                self._last.pop(group.metric, None)
+                retry.append(group)
+            elif "could not lock" in message and not final:
+                retry.append(group)
+            else:
+                self._settle_failure(group, message, verdicts)
+                if group.times and not final:
+                    retry.append(group)
+        return retry
+
+    def _stored_value(self, group: Group, last_time: int) -> object:
+        """The value stored at ``last_time``, read only when a sample may repeat it."""
+        if last_time not in group.times:
+            return UNKNOWN
+        stored = self._stored_last(group.path)
+        return stored[1] if stored is not None and stored[0] == last_time else UNKNOWN
+
+    def _stored_last(self, path: Path) -> tuple[int, object] | None:
+        """The last update (time, value) as rrdcached or the file knows it, None if unknown."""
+        try:
+            if self._client is not None:
+                pending = self._client.pending(path)
+                if pending:
+                    stamp, _, value = pending[-1].partition(":")
+                    return int(float(stamp)), None if value == "U" else float(value)
+            info = self._rrd("info", path, [], flush=False)
+        except (ArchiveError, ValueError):
+            return None
+        text = info.get("ds[value].last_ds", "U")
+        return int(info["last_update"]), None if text == "U" else float(text)
+
+    def _settle_failure(self, group: Group, message: str, verdicts: list[str | None]) -> None:
+        """rrdtool and rrdcached apply the values before the one they refuse: those count as
+        stored, the refused one gets ``message``, the rest may go again."""
+        stored = self._stored_last(group.path)
+        done = 0
+        if stored is not None:
+            self._last[group.metric] = stored
+            while done < len(group.times) and group.times[done] <= stored[0]:
+                done += 1
+        for index in group.indexes[done] if done < len(group.times) else ():
+            verdicts[index] = f"not stored: {message}"
+        group.drop_first(done + 1)
+
+    def _send(self, groups: list[Group], replay: bool) -> tuple[dict[str, str], int]:
+        """One update per metric; the errors by metric, and rrdcached's connection epoch."""
+        if self._client is not None:
+            if not replay:
+                self._recover_if_reconnected()
+            errors, epoch = self._client.update((g.path, g.update_args()) for g in groups)
+            return {groups[i].metric: message for i, message in errors.items()}, epoch
+        failures = {}
+        for group in groups:
+            try:
+                self._rrd("update", group.path, group.update_args())
+            except ArchiveError as exc:
+                failures[group.metric] = exc.message
+        return failures, 0
+
+    def _check_types(self, groups: list[Group], verdicts: list[str | None]) -> None:
+        """COUNTER, DERIVE and ABSOLUTE take integers only (rrdcached would take anything and
+        lose it when writing): refuse other values before sending."""
+        for group in groups:
+            if all(v is None or (v >= 0 and float(v).is_integer()) for v in group.values):
+                continue
+            ds_type = self._types.get(group.metric)
+            if ds_type is None:
+                try:
+                    info = self._rrd("info", group.path, [], flush=False)
+                except ArchiveError:
+                    continue  # the update will fail and say why
+                ds_type = self._types[group.metric] = str(info["ds[value].type"])
+            if ds_type == "GAUGE":
+                continue
+            signed = ds_type == "DERIVE"
+            keep = []
+            for position, value in enumerate(group.values):
+                if value is None or (float(value).is_integer() and (signed or value >= 0)):
+                    keep.append(position)
+                    continue
+                need = "an integer" if signed else "an integer >= 0"
+                for index in group.indexes[position]:
+                    verdicts[index] = f"value {value!r} refused: a {ds_type} RRD needs {need}"
+            group.keep(keep)
+
+    def _create_missing(self, groups: list[Group], verdicts: list[str | None]) -> None:
+        for group in groups:
+            if group.metric in self._known:
+                continue
+            if not group.path.exists():
+                try:
+                    self._create(group)
+                except (ArchiveError, OSError) as exc:
+                    for indexes in group.indexes:
+                        for index in indexes:
+                            verdicts[index] = f"cannot create the RRD: {exc}"
+                    group.drop_first(len(group.times))
+                    continue
+            self._known.add(group.metric)
+
+    def _create(self, group: Group) -> None:
+        """Create the file under a temporary name, then link it in: another process that
+        creates the same file first wins, and nobody ever sees a half-written RRD."""
+        schema = group.schema
+        # the step boundary just before the first sample, so that its interval is known
+        start = (group.times[0] - 1) // schema.step * schema.step
+        group.path.parent.mkdir(parents=True, exist_ok=True)
+        unique = f"{os.getpid()}.{threading.get_ident()}"
+        temporary = group.path.with_name(f".{group.path.name}.{unique}")
+        ds_type = schema.ds_type(group.hint)
+        args = ["--start", str(start), *schema.create_args(ds_type)]
+        self._rrd("create", temporary, args)
+        try:
+            os.link(temporary, group.path)
+            self._last[group.metric] = (start, UNKNOWN)
+            self._types[group.metric] = ds_type.value
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+
+    def _schema_for(self, metric: str) -> Schema:
+        schema = self._schemas.get(metric)
+        if schema is None:
+            schema = self._schemas[metric] = self.config.schemas.schema_for(metric)
+        return schema
+
+    # -- the write-ahead log with rrdcached ---------------------------------------------
+
+    def _replay(self, samples: Sequence[Sample]) -> None:
+        verdicts = self._write(samples, replay=True)
+        refused = [(s, v) for s, v in zip(samples, verdicts, strict=True) if v is not None]
+        for sample, reason in refused[:20]:
+            log.error("replay: %s at %s not stored: %s", sample.metric, sample.time, reason)
+
+    def _replay_orphans(self) -> None:
+        assert self._wal is not None
+        orphans = self._wal.orphans()
+        try:
+            if orphans:
+                log.warning("replaying %d log segment(s) of dead processes", len(orphans))
+                self._settle_segments(orphans, replay_first=True)
+        finally:
+            for segment in orphans:
+                if segment.path.exists():
+                    self._wal.release(segment)
+
+    def _settle_segments(self, segments: list[Segment], *, replay_first: bool) -> None:
+        """Make sure rrdcached has written every sample of ``segments`` to disk, then drop
+        them. If the connection changed since their samples were sent, replay first."""
+        assert self._wal is not None and self._client is not None
+        sent_on = set().union(*(segment.epochs for segment in segments))
+        replay = replay_first or sent_on != {self._client.epoch}
+        while True:
+            if replay:
+                samples = [s for segment in segments for s in read_segment(segment.path)]
+                self._replay(samples)
+                metrics = {s.metric for s in samples}
+                epochs = {self._client.epoch}
+            else:
+                metrics = set().union(*(segment.metrics for segment in segments))
+                epochs = set().union(*(segment.epochs for segment in segments))
+            paths = sorted(metric_path(self.config.root, m) for m in metrics)
+            for offset in range(0, len(paths), FLUSH_CHUNK):
+                chunk = paths[offset : offset + FLUSH_CHUNK]
+                errors, epoch = self._client.flush_many(chunk)
+                for index, message in errors.items():
+                    if "No such file" not in message:
+                        raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
+                epochs.add(epoch)
+            if len(epochs) == 1:
+                for segment in segments:
+                    self._wal.discard(segment)
+                return
+            replay = True  # rrdcached may have restarted in between: send everything again
+
+    def _recover_if_reconnected(self) -> None:
+        """On a new connection rrdcached may have restarted and lost what it held: before
+        anything newer goes out, send this process's logged samples again (RRDs take no
+        sample older than their last update, so the order matters)."""
+        assert self._client is not None
+        epoch = self._client.ping()
+        if epoch == self._recovered_epoch:
+            return
+        with self._trim_lock:
+            if epoch != self._recovered_epoch:
+                self._trim(rotate=True)
+                self._recovered_epoch = epoch
+
+    def _trim(self, *, rotate: bool) -> None:
+        assert self._wal is not None
+        with self._trim_lock:
+            closed = self._wal.closed_segments(rotate=rotate)
+            if closed:
+                self._settle_segments(closed, replay_first=False)
+
+    def _trim_loop(self) -> None:
+        interval = max(1.0, min(30.0, self.config.wal_segment_seconds / 4))
+        while not self._stop.wait(interval):
+            try:
+                self._trim(rotate=False)
+            except ArchiveError as exc:
+                log.error("write-ahead log not trimmed, will retry: %s", exc)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def last(self, metric: str) -> tuple[int, float | None] | None:
+        """The last update (time, value as fed) of a metric, or None if it has no file."""
+        path = self._existing(metric)
+        if path is None:
+            return None
+        info = self._rrd("info", path, [])
+        text = info.get("ds[value].last_ds", "U")
+        return int(info["last_update"]), None if text == "U" else float(text)
+
+    def fetch(
+        self,
+        metric: str,
+        start: int,
+        end: int,
+        cf: str = "AVERAGE",
+        resolution: int | None = None,
+    ) -> Series:
+        """Consolidated values between ``start`` and ``end`` (UNIX seconds)."""
+        path = self._require(metric)
+        args = [_cf(cf), *_range(start, end)]
+        if resolution is not None:
+            args += ["--resolution", str(_positive("resolution", resolution))]
+        (first, _, step), _, rows = self._rrd("fetch", path, args)
+        return Series(first + step, step, tuple(_finite(row[0]) for row in rows))
+
+    def xport(
+        self, metrics: Sequence[str], start: int, end: int, max_points: int = 800
+    ) -> dict[str, Any]:
+        """JSON-ready series of several metrics on one time axis, at most ``max_points``
+        points: ``{"start", "end", "step", "timestamps": [...], "series": {metric: [...]}}``.
+        The resolution follows the range (the finest tier that covers it in few points)."""
+        paths = [self._require(metric) for metric in metrics]
+        if not paths:
+            raise ValueError("xport needs at least one metric")
+        points = _positive("max_points", max_points)
+        span = _range(start, end)
+        step = max(1, -(-(end - start) // points))
+        args = [*span, "--maxrows", str(points), "--step", str(step), "--"]
+        for number, path in enumerate(paths):
+            args += [f"DEF:m{number}={escape_path(path)}:value:AVERAGE", f"XPORT:m{number}"]
+        result = self._rrd("xport", None, args, flush_paths=paths)
+        meta = result["meta"]
+        first, step = int(meta["start"]) + int(meta["step"]), int(meta["step"])
+        rows = result["data"]
+        return {
+            "start": first,
+            "end": int(meta["end"]),
+            "step": step,
+            "timestamps": [first + i * step for i in range(len(rows))],
+            "series": {m: [_finite(row[i]) for row in rows] for i, m in enumerate(metrics)},
+        }
+
+    def graph(
+        self,
+        metrics: Sequence[str],
+        start: int,
+        end: int,
+        *,
+        title: str = "",
+        labels: Sequence[str] | None = None,
+        width: int = 800,
+        height: int = 240,
+        image_format: str = "PNG",
+        cf: str = "AVERAGE",
+        bands: Sequence[Band] = (),
+        lines: Sequence[HLine] = (),
+        vertical_label: str = "",
+        rules: Sequence[VRule] = (),
+        stack: bool = False,
+    ) -> bytes:
+        """A PNG or SVG graph of ``metrics`` with a legend (last/min/avg/max per metric),
+        shaded ``bands``, horizontal ``lines`` and vertical ``rules``; ``stack`` draws the
+        metrics as stacked areas."""
+        if image_format not in FORMATS:
+            raise ValueError(f"image_format must be one of {', '.join(FORMATS)}")
+        paths = [self._require(metric) for metric in metrics]
+        if not paths:
+            raise ValueError("a graph needs at least one metric")
+        names = list(labels) if labels is not None else list(metrics)
+        if len(names) != len(paths):
+            raise ValueError("give one label per metric")
+        for item in (*bands, *lines, *rules):
+            if not isinstance(item, Band | HLine | VRule):
+                raise ValueError(f"not a graph element: {item!r}")
+        args = [
+            "-", *_range(start, end),
+            "--width", str(min(_positive("width", width), 4000)),
+            "--height", str(min(_positive("height", height), 2000)),
+            "--imgformat", image_format,
+            "--title", _plain(title),
+            "--vertical-label", _plain(vertical_label),
+            "--",
+            *graph_elements(list(zip(names, paths, strict=True)),
+                            cf=_cf(cf), bands=bands, lines=lines, rules=rules,
+                            stack=bool(stack)),
+        ]  # fmt: skip
+        result = self._rrd("graphv", None, args, flush_paths=paths)
+        image: bytes = result["image"]
+        return image
+
+    def list_metrics(self, glob: str = "*") -> list[str]:
+        """Metric ids with a file that match ``glob``, sorted."""
+        return list_metrics(self.config.root, glob)
+
+    def info(self, metric: str) -> dict[str, Any]:
+        """Step, DS type, heartbeat, bounds, archives and last update of a metric's RRD."""
+        path = self._require(metric)
+        raw = self._rrd("info", path, [])
+        step = int(raw["step"])
+        rras = []
+        for number in _indexes(raw, "rra"):
+            per_row = int(raw[f"rra[{number}].pdp_per_row"])
+            rows = int(raw[f"rra[{number}].rows"])
+            rras.append(
+                {
+                    "cf": raw[f"rra[{number}].cf"],
+                    "resolution": step * per_row,
+                    "rows": rows,
+                    "keep": step * per_row * rows,
+                    "xff": float(raw[f"rra[{number}].xff"]),
+                }
+            )
+        return {
+            "metric": metric,
+            "file": str(path),
+            "step": step,
+            "type": raw["ds[value].type"],
+            "heartbeat": int(raw["ds[value].minimal_heartbeat"]),
+            "min": _finite(raw.get("ds[value].min")),
+            "max": _finite(raw.get("ds[value].max")),
+            "last_update": int(raw["last_update"]),
+            "rras": rras,
+        }
+
+    # -- the one way to rrdtool ---------------------------------------------------------
+
+    def _rrd(
+        self,
+        command: str,
+        path: Path | None,
+        args: Sequence[str],
+        *,
+        flush: bool = True,
+        flush_paths: Sequence[Path] = (),
+    ) -> Any:
+        """Call the rrdtool binding: ``command`` on ``path`` with validated ``args``.
+
+        For reads with rrdcached configured, the files are first FLUSHed through our client
+        (which fails loudly, unlike the binding) and ``--daemon`` is added over a unix
+        socket (over TCP the daemon wants relative names, and the flush already made the
+        local file current).
+        """
+        function = _COMMANDS[command]
+        argv: list[str] = []
+        if command in _READS and self._client is not None and flush:
+            targets = [path] if path is not None else list(flush_paths)
+            for target in targets:
+                self._client.flush(target)
+            if self.config.rrdcached and self.config.rrdcached.startswith("unix:"):
+                argv += ["--daemon", self.config.rrdcached]
+        if path is not None:
+            argv.append(str(path))
+        argv.extend(args)
+        try:
+            return function(*argv)
+        except rrdtool.OperationalError as exc:
+            raise ArchiveError(str(path or self.config.root), command, str(exc)) from None
+
+    def _existing(self, metric: str) -> Path | None:
+        path = metric_path(self.config.root, metric)
+        return path if path.exists() else None
+
+    def _require(self, metric: str) -> Path:
+        path = self._existing(metric)
+        if path is None:
+            raise ArchiveError(metric, "read", "no such metric in the archive")
+        return path
+
+
+def _cf(cf: str) -> str:
+    if cf not in CONSOLIDATIONS:
+        raise ValueError(f"consolidation must be one of {', '.join(CONSOLIDATIONS)}, got {cf!r}")
+    return cf
+
+
+def _range(start: int, end: int) -> list[str]:
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < MIN_TIME:
+            raise ValueError(f"{name} must be a UNIX time in seconds, got {value!r}")
+    if start >= end:
+        raise ValueError(f"start {start} must be before end {end}")
+    return ["--start", str(start), "--end", str(end)]
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _plain(text: str) -> str:
+    """An option value: one line of printable text."""
+    return "".join(ch if ch.isprintable() else " " for ch in str(text))[:200]
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _indexes(raw: dict[str, Any], prefix: str) -> Iterator[int]:
+    number = 0
+    while f"{prefix}[{number}].cf" in raw:
+        yield number
+        number += 1

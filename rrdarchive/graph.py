@@ -1,0 +1,136 @@
+"""Graph requests as validated values, and the ``rrdtool graph`` elements built from them.
+
+Callers describe what to draw -- metrics, an optional title, shaded :class:`Band` s (e.g.
+downtimes), :class:`HLine` s (e.g. thresholds) and :class:`VRule` s (e.g. the moments an
+alarm fired or cleared) -- and :func:`graph_elements` turns them
+into the element list that follows ``--``. Free text (labels, legends) has ``\\`` and
+``:`` escaped and control characters removed, so it cannot start a new element or option.
+This module does not import rrdtool.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_LABEL = 120
+FORMATS = ("PNG", "SVG")
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?\Z", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def escape_text(text: str) -> str:
+    """Text safe inside a graph element: control characters dropped, ``\\`` and ``:`` escaped."""
+    cleaned = _CONTROL.sub(" ", text)[:MAX_LABEL]
+    return cleaned.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def escape_path(path: Path) -> str:
+    """A file name inside a graph element (``DEF:name=PATH:...``)."""
+    return str(path).replace("\\", "\\\\").replace(":", "\\:")
+
+
+def check_colour(colour: str) -> str:
+    if not isinstance(colour, str) or not _COLOUR.match(colour):
+        raise ValueError(f"colour must look like '#rrggbb' or '#rrggbbaa', got {colour!r}")
+    return colour
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded time range (a downtime, a maintenance window) with a legend label."""
+
+    start: int
+    end: int
+    colour: str = "#80808040"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_colour(self.colour)
+        if not (isinstance(self.start, int) and isinstance(self.end, int)):
+            raise ValueError("band start and end must be integer UNIX times")
+        if self.start >= self.end:
+            raise ValueError(f"band start {self.start} must be before its end {self.end}")
+
+
+@dataclass(frozen=True)
+class HLine:
+    """A horizontal line (a threshold) with a legend label."""
+
+    value: float
+    colour: str = "#ff0000"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_colour(self.colour)
+        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
+            raise ValueError(f"line value must be a number, got {self.value!r}")
+        if not math.isfinite(self.value):
+            raise ValueError(f"line value must be finite, got {self.value!r}")
+
+
+@dataclass(frozen=True)
+class VRule:
+    """A vertical mark at one moment (an alarm fired or cleared) with a legend label."""
+
+    at: int
+    colour: str = "#000000"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_colour(self.colour)
+        if isinstance(self.at, bool) or not isinstance(self.at, int):
+            raise ValueError(f"vertical rule time must be an integer UNIX time, got {self.at!r}")
+
+
+def _legend(text: str) -> str:
+    """``:legend`` for an element, or nothing when there is no legend to show."""
+    return f":{escape_text(text)}" if text else ""
+
+
+def graph_elements(
+    sources: Sequence[tuple[str, Path]],
+    *,
+    cf: str,
+    bands: Sequence[Band] = (),
+    lines: Sequence[HLine] = (),
+    legend: bool = True,
+    rules: Sequence[VRule] = (),
+    stack: bool = False,
+) -> list[str]:
+    """The elements after ``--``: one line per (label, rrd path) plus bands and lines;
+    with ``stack`` the metrics are drawn as stacked areas."""
+    elements: list[str] = []
+    for number, (_, path) in enumerate(sources):
+        elements.append(f"DEF:m{number}={escape_path(path)}:value:{cf}")
+    for number, band in enumerate(bands):
+        # shade where TIME is inside the band; m0 only gives the CDEF its time axis
+        elements.append(
+            f"CDEF:b{number}=m0,POP,TIME,{band.start},GE,TIME,{band.end},LE,*,INF,UNKN,IF"
+        )
+        elements.append(f"AREA:b{number}{band.colour}{_legend(band.label)}")
+    for number, (label, _) in enumerate(sources):
+        colour = PALETTE[number % len(PALETTE)]
+        if stack:
+            more = ":STACK" if number else ""
+            elements.append(f"AREA:m{number}{colour}:{escape_text(label)}{more}")
+        else:
+            elements.append(f"LINE1:m{number}{colour}:{escape_text(label)}")
+        if legend:
+            for cf_name, word in (("LAST", "last"), ("MINIMUM", "min"),
+                                  ("AVERAGE", "avg"), ("MAXIMUM", "max")):  # fmt: skip
+                elements.append(f"VDEF:m{number}{word}=m{number},{cf_name}")
+                elements.append(f"GPRINT:m{number}{word}:{word} %.2lf%s")
+            elements.append("COMMENT:\\n")
+    for line in lines:
+        elements.append(f"HRULE:{line.value!r}{line.colour}{_legend(line.label)}")
+    for rule in rules:
+        elements.append(f"VRULE:{rule.at}{rule.colour}{_legend(rule.label)}")
+    return elements

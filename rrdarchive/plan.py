@@ -1,0 +1,195 @@
+"""Planning one write: which samples are refused, and what each RRD gets, in which order.
+
+Pure functions, no rrdtool: every sample is checked on its own (name, time, finite value,
+type), then against a time window around the server's clock, then per metric: sorted by
+time, duplicate times with conflicting values refused, and finally compared with the
+file's last update (:func:`settle`).
+
+The rule for samples at or before the file's last update ``T`` (value ``V``):
+a sample ``(T, V)`` -- the last update itself, sent again -- counts as accepted; every
+other one is refused as out of order. A write-ahead-log replay (``replay=True``) counts
+every sample at or before ``T`` as stored: it was accepted once, and the file has moved
+past it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rrdarchive.errors import InvalidMetricName
+from rrdarchive.metric import metric_path, validate_metric
+from rrdarchive.sample import DsType, Sample
+from rrdarchive.schemas import Schema
+from rrdarchive.timespec import format_duration
+
+UNKNOWN = object()
+"""The value of a last update that could not be read back (never equal to a sample's)."""
+
+
+@dataclass
+class Group:
+    """The samples of one metric still to be written, sorted by time."""
+
+    metric: str
+    path: Path
+    schema: Schema
+    hint: DsType | None
+    times: list[int] = field(default_factory=list)
+    values: list[float | None] = field(default_factory=list)
+    indexes: list[list[int]] = field(default_factory=list)
+
+    def update_args(self) -> list[str]:
+        return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
+
+    def drop_first(self, count: int) -> None:
+        del self.times[:count], self.values[:count], self.indexes[:count]
+
+    def keep(self, positions: list[int]) -> None:
+        self.times = [self.times[p] for p in positions]
+        self.values = [self.values[p] for p in positions]
+        self.indexes = [self.indexes[p] for p in positions]
+
+
+def format_value(value: float | None) -> str:
+    """A value as rrdtool reads it; integral values without a fraction, as COUNTER and
+    DERIVE data sources require."""
+    if value is None:
+        return "U"
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(float(value))
+
+
+def plan(
+    samples: Sequence[Sample],
+    now: float,
+    *,
+    root: Path,
+    schema_for: Callable[[str], Schema],
+    max_future: int,
+    max_age: Callable[[Schema], int],
+    verdicts: list[str | None],
+    replay: bool = False,
+) -> list[Group]:
+    """Group the acceptable samples per metric; write refusals into ``verdicts``."""
+    by_metric: dict[str, list[int]] = {}
+    for index, sample in enumerate(samples):
+        reason = _check(sample)
+        if reason is not None:
+            verdicts[index] = reason
+        else:
+            by_metric.setdefault(sample.metric, []).append(index)
+    groups = []
+    for metric, indexes in by_metric.items():
+        try:
+            path = metric_path(root, metric)
+        except InvalidMetricName as exc:
+            for index in indexes:
+                verdicts[index] = str(exc)
+            continue
+        schema = schema_for(metric)
+        if not replay:
+            indexes = _in_window(samples, indexes, now, max_future, max_age(schema), verdicts)
+        hint = next((samples[i].type for i in indexes if samples[i].type is not None), None)
+        group = Group(metric, path, schema, hint)
+        _fill(group, samples, indexes, verdicts)
+        if group.times:
+            groups.append(group)
+    return groups
+
+
+def settle(
+    group: Group, last_time: int, last_value: object, verdicts: list[str | None], replay: bool
+) -> None:
+    """Decide the samples at or before the file's last update and drop them from ``group``."""
+    count = 0
+    while count < len(group.times) and group.times[count] <= last_time:
+        time, value = group.times[count], group.values[count]
+        if not replay and not (time == last_time and _same(value, last_value)):
+            reason = (
+                f"out of order: {group.metric} was last updated at {last_time};"
+                " only samples after that are stored"
+            )
+            if time == last_time:
+                reason = f"{group.metric} already has a different value at {time}"
+            for index in group.indexes[count]:
+                verdicts[index] = reason
+        count += 1
+    group.drop_first(count)
+
+
+def _same(value: float | None, last_value: object) -> bool:
+    if last_value is UNKNOWN:
+        return False
+    return value == last_value
+
+
+def _check(sample: Sample) -> str | None:
+    if not isinstance(sample, Sample):
+        return f"not a sample: {type(sample).__name__}"
+    try:
+        validate_metric(sample.metric)
+    except InvalidMetricName as exc:
+        return str(exc)
+    time, value = sample.time, sample.value
+    if isinstance(time, bool) or not isinstance(time, int) or time <= 0:
+        return f"time must be a positive integer UNIX time, got {time!r}"
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
+        return f"value must be a finite number or null, got {value!r}"
+    if sample.type is not None and not isinstance(sample.type, DsType):
+        return f"type must be a DsType, got {sample.type!r}"
+    return None
+
+
+def _in_window(
+    samples: Sequence[Sample],
+    indexes: list[int],
+    now: float,
+    max_future: int,
+    max_age: int,
+    verdicts: list[str | None],
+) -> list[int]:
+    latest, earliest = now + max_future, now - max_age
+    kept = []
+    for index in indexes:
+        time = samples[index].time
+        if time > latest:
+            verdicts[index] = (
+                f"time {time} is {int(time - now)}s ahead of the server clock"
+                f" (at most {format_duration(max_future)} allowed)"
+            )
+        elif time < earliest:
+            verdicts[index] = (
+                f"time {time} is older than {format_duration(max_age)}, the limit for this metric"
+            )
+        else:
+            kept.append(index)
+    return kept
+
+
+def _fill(
+    group: Group, samples: Sequence[Sample], indexes: list[int], verdicts: list[str | None]
+) -> None:
+    """Sort by time; the same time twice with one value is written once, with two refused."""
+    indexes = sorted(indexes, key=lambda i: samples[i].time)
+    position = 0
+    while position < len(indexes):
+        end = position + 1
+        time = samples[indexes[position]].time
+        while end < len(indexes) and samples[indexes[end]].time == time:
+            end += 1
+        same_time = indexes[position:end]
+        values = {samples[i].value for i in same_time}
+        if len(values) == 1:
+            group.times.append(time)
+            group.values.append(samples[same_time[0]].value)
+            group.indexes.append(same_time)
+        else:
+            for index in same_time:
+                verdicts[index] = f"conflicting values for {group.metric} at {time} in this batch"
+        position = end

@@ -1,0 +1,258 @@
+"""The write-ahead log that makes samples acknowledged through rrdcached durable.
+
+rrdcached keeps updates in memory and journals them through an unsynced stream, so a
+killed daemon can lose what it acknowledged. Each process appends the samples it got
+accepted to its own segment file and fsyncs before ``Archive.write`` returns. Writers in
+one process share fsyncs (group commit): whoever syncs covers everything written so far.
+
+A segment is rotated when it is big or old enough, or when the connection to rrdcached
+changed (the daemon may have restarted and lost what the segment holds). A closed segment
+is dropped once rrdcached has flushed every file it names — the archive does that, see
+``Archive``. Segments are held under ``flock`` while their process lives; a segment whose
+lock can be taken belongs to a dead process and is replayed by the next one to start.
+
+Record format: a header line ``R <count> <crc32 hex>`` then ``count`` lines
+``metric time value type`` (value ``U`` = unknown, type ``-`` = no hint). A torn or
+damaged record is skipped on replay; it was never acknowledged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rrdarchive.errors import ArchiveError, InvalidSample
+from rrdarchive.sample import Sample, make_sample
+
+SUFFIX = ".wal"
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Segment:
+    """One segment file, open and locked by this process."""
+
+    path: Path
+    fd: int
+    opened: float
+    size: int = 0
+    metrics: set[str] = field(default_factory=set)
+    epochs: set[int] = field(default_factory=set)
+
+
+class WriteAheadLog:
+    """Append-and-fsync log of accepted samples, one directory shared by many processes."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        segment_bytes: int,
+        segment_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self.segment_seconds = segment_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._active: Segment | None = None
+        self._closed: list[Segment] = []
+        self._written = 0
+        self._synced = 0
+        self._counter = 0
+        self.syncs = 0  # fsyncs done, fewer than appends when writers share them
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(str(directory), "wal", f"cannot create: {exc.strerror}") from None
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(self, samples: Sequence[Sample], epoch: int) -> None:
+        """Append ``samples`` (sent to rrdcached on connection ``epoch``) and make them durable."""
+        if not samples:
+            return
+        data = encode(samples)
+        with self._lock:
+            active = self._active
+            if active is None or self._due(active, epoch):
+                active = self._rotate_locked()
+            try:
+                _write_all(active.fd, data)
+            except OSError as exc:
+                raise ArchiveError(str(active.path), "wal append", exc.strerror or "") from None
+            active.size += len(data)
+            active.metrics.update(sample.metric for sample in samples)
+            active.epochs.add(epoch)
+            self._written += len(data)
+            target = self._written
+        self._sync_to(target)
+
+    def _due(self, active: Segment, epoch: int) -> bool:
+        return (
+            active.size >= self.segment_bytes
+            or self._clock() - active.opened >= self.segment_seconds
+            or (bool(active.epochs) and epoch not in active.epochs)
+        )
+
+    def _sync_to(self, target: int) -> None:
+        """Group commit: one fsync covers every append written before it started."""
+        if self._synced >= target:
+            return
+        with self._sync_lock:
+            if self._synced >= target:
+                return
+            with self._lock:
+                upto = self._written
+                active = self._active
+            if active is not None:
+                try:
+                    os.fdatasync(active.fd)
+                except OSError as exc:
+                    raise ArchiveError(str(active.path), "wal fsync", exc.strerror or "") from None
+            self._synced = upto
+            self.syncs += 1
+
+    def _rotate_locked(self) -> Segment:
+        old = self._active
+        if old is not None:
+            os.fdatasync(old.fd)  # what follows lives in the new segment; sync this one now
+            self._closed.append(old)
+        self._counter += 1
+        name = f"{os.getpid()}-{time.time_ns()}-{self._counter}{SUFFIX}"
+        path = self.directory / name
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _sync_directory(self.directory)
+        except OSError as exc:
+            raise ArchiveError(str(path), "wal create", exc.strerror or "") from None
+        self._active = Segment(path, fd, self._clock())
+        return self._active
+
+    # -- trimming -----------------------------------------------------------------------
+
+    def closed_segments(self, *, rotate: bool = False) -> list[Segment]:
+        """Segments no longer written to; ``rotate`` closes the active one too, and so
+        does its age. The caller flushes their files and then :meth:`discard` s them."""
+        with self._lock:
+            active = self._active
+            if active is not None and (
+                rotate or self._clock() - active.opened >= self.segment_seconds
+            ):
+                os.fdatasync(active.fd)
+                self._closed.append(active)
+                self._active = None
+            return list(self._closed)
+
+    def discard(self, segment: Segment) -> None:
+        """Delete a segment whose samples are all on disk in their RRD files."""
+        with self._sync_lock, self._lock:
+            if segment in self._closed:
+                self._closed.remove(segment)
+            try:
+                segment.path.unlink()
+            except FileNotFoundError:
+                pass
+            os.close(segment.fd)
+
+    def orphans(self) -> list[Segment]:
+        """Segments left by dead processes, now locked by this one (to replay, then discard)."""
+        found: list[Segment] = []
+        with self._lock:
+            ours = {s.path for s in self._closed} | ({self._active.path} if self._active else set())
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            if path in ours:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # a live process owns it
+                continue
+            if not path.exists():  # replayed and removed by another process meanwhile
+                os.close(fd)
+                continue
+            found.append(Segment(path, fd, self._clock()))
+        return found
+
+    def release(self, segment: Segment) -> None:
+        """Give up a segment without deleting it (its samples stay for a later replay)."""
+        with self._sync_lock, self._lock:
+            if segment in self._closed:
+                self._closed.remove(segment)
+            os.close(segment.fd)
+
+    def close(self) -> None:
+        """Close every segment file; what was not discarded stays for replay."""
+        with self._sync_lock, self._lock:
+            segments = self._closed + ([self._active] if self._active else [])
+            for segment in segments:
+                os.close(segment.fd)
+            self._closed = []
+            self._active = None
+
+
+def encode(samples: Sequence[Sample]) -> bytes:
+    lines = "".join(
+        f"{s.metric} {s.time} {'U' if s.value is None else repr(s.value)}"
+        f" {'-' if s.type is None else s.type.value}\n"
+        for s in samples
+    ).encode("ascii")
+    return f"R {len(samples)} {zlib.crc32(lines):08x}\n".encode("ascii") + lines
+
+
+def read_segment(path: Path) -> Iterator[Sample]:
+    """The samples of every intact record of a segment file."""
+    with path.open("rb") as stream:
+        while True:
+            header = stream.readline()
+            if not header:
+                return
+            parts = header.split()
+            if len(parts) != 3 or parts[0] != b"R" or not parts[1].isdigit():
+                log.warning("%s: unreadable record header %r; ignoring the rest", path, header)
+                return
+            lines = [stream.readline() for _ in range(int(parts[1]))]
+            body = b"".join(lines)
+            if f"{zlib.crc32(body):08x}".encode() != parts[2] or not body.endswith(b"\n"):
+                log.warning("%s: a damaged or torn record of %s samples skipped", path, parts[1])
+                continue
+            for line in lines:
+                yield _decode(path, line)
+
+
+def _decode(path: Path, line: bytes) -> Sample:
+    metric, stamp, value, hint = line.decode("ascii").split()
+    try:
+        return make_sample(
+            metric, stamp, None if value == "U" else value, None if hint == "-" else hint
+        )
+    except InvalidSample as exc:
+        raise ArchiveError(str(path), "wal replay", f"bad sample {line!r}: {exc}") from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,170 @@
+"""Reading back: last, fetch, xport, graph, info, list_metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from rrdarchive.archive import Archive, Series
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.errors import ArchiveError, InvalidMetricName
+from rrdarchive.graph import Band, HLine, escape_text, graph_elements
+from rrdarchive.sample import Sample
+from tests.rrdarchive.plain_rrdtool import fetch_values
+
+T0 = 1_699_999_980
+NOW = T0 + 3600
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    archive = Archive(ArchiveConfig.simple(tmp_path / "rrd"), clock=lambda: NOW)
+    samples = [Sample("host.n1.load", T0 + 60 * i, float(i % 7)) for i in range(1, 31)]
+    samples += [Sample("host.n2.load", T0 + 60 * i, 10.0 + i) for i in range(1, 31)]
+    assert archive.write(samples) == [None] * 60
+    return archive
+
+
+def test_last_gives_the_last_update_and_none_for_a_missing_metric(archive: Archive) -> None:
+    assert archive.last("host.n1.load") == (T0 + 1800, 30 % 7)
+    assert archive.last("host.n9.load") is None
+    with pytest.raises(InvalidMetricName):
+        archive.last("../etc/passwd")
+
+
+def test_fetch_agrees_with_the_plain_rrdtool_fetch(archive: Archive) -> None:
+    series = archive.fetch("host.n1.load", T0, T0 + 1800)
+    plain = fetch_values(archive.config.root / "host" / "n1" / "load.rrd", T0, T0 + 1800)
+    assert dict(zip(series.times, series.values, strict=True)) == plain
+    assert series.step == 60 and series.values[0] == 1.0
+
+
+def test_fetch_at_a_coarser_resolution(archive: Archive) -> None:
+    series = archive.fetch("host.n2.load", T0, T0 + 3 * 3600, resolution=3600)
+    assert isinstance(series, Series) and series.step == 3600
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "cf", "message"),
+    [
+        (T0 + 60, T0, "AVERAGE", "must be before"),
+        (-3600, T0, "AVERAGE", "start must be a UNIX time"),
+        (T0, T0 + 60, "MEDIAN", "consolidation must be one of"),
+    ],
+)
+def test_fetch_refuses_bad_arguments(
+    archive: Archive, start: int, end: int, cf: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        archive.fetch("host.n1.load", start, end, cf)
+
+
+def test_fetch_of_a_missing_metric_is_an_archive_error(archive: Archive) -> None:
+    with pytest.raises(ArchiveError, match="no such metric"):
+        archive.fetch("host.n9.load", T0, T0 + 60)
+
+
+def test_an_rrdtool_error_becomes_an_archive_error_naming_file_and_command(
+    archive: Archive,
+) -> None:
+    path = archive.config.root / "host" / "n1" / "load.rrd"
+    path.write_bytes(b"garbage")
+    with pytest.raises(ArchiveError) as info:
+        archive.fetch("host.n1.load", T0, T0 + 600)
+    assert (info.value.path, info.value.command) == (str(path), "fetch")
+
+
+def test_xport_is_json_ready_and_picks_the_resolution_from_the_range(archive: Archive) -> None:
+    data = archive.xport(["host.n1.load", "host.n2.load"], T0, T0 + 1800)
+    json.dumps(data, allow_nan=False)
+    assert data["step"] == 60
+    assert len(data["timestamps"]) == len(data["series"]["host.n1.load"])
+    by_time = dict(zip(data["timestamps"], data["series"]["host.n2.load"], strict=True))
+    assert by_time[T0 + 600] == 20.0
+    wide = archive.xport(["host.n1.load"], T0 - 20 * 86400, T0 + 1800, max_points=100)
+    assert wide["step"] >= 3600 and len(wide["timestamps"]) <= 100
+
+
+def test_graph_makes_a_real_png_and_svg(archive: Archive) -> None:
+    png = archive.graph(
+        ["host.n1.load", "host.n2.load"],
+        T0,
+        T0 + 1800,
+        title="load: n1 \\ n2",
+        bands=[Band(T0 + 300, T0 + 600, "#ff000040", "downtime: disk swap")],
+        lines=[HLine(15.0, "#0000ff", "warning: 15")],
+    )
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    svg = archive.graph(["host.n1.load"], T0, T0 + 1800, image_format="SVG")
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+
+
+def test_graph_refuses_what_it_cannot_draw_safely(archive: Archive) -> None:
+    with pytest.raises(ValueError, match="image_format"):
+        archive.graph(["host.n1.load"], T0, T0 + 60, image_format="GIF")
+    with pytest.raises(ValueError, match="colour"):
+        Band(T0, T0 + 60, "red; rm -rf", "x")
+    with pytest.raises(ValueError, match="before its end"):
+        Band(T0 + 60, T0, "#ff0000")
+    with pytest.raises(ValueError, match="finite"):
+        HLine(float("nan"))
+    with pytest.raises(ValueError, match="one label per metric"):
+        archive.graph(["host.n1.load"], T0, T0 + 60, labels=["a", "b"])
+
+
+def test_text_in_graph_elements_is_escaped() -> None:
+    assert escape_text("a:b\\c\nd") == "a\\:b\\\\c d"
+    elements = graph_elements(
+        [("x:y", Path("/r/a:b.rrd"))], cf="AVERAGE", lines=[HLine(1.5, "#000000", "l:1")]
+    )
+    assert elements[0] == "DEF:m0=/r/a\\:b.rrd:value:AVERAGE"
+    assert "LINE1:m0#1f77b4:x\\:y" in elements
+    assert elements[-1] == "HRULE:1.5#000000:l\\:1"
+
+
+def test_info_describes_the_rrd(archive: Archive) -> None:
+    info = archive.info("host.n1.load")
+    assert (info["step"], info["type"], info["heartbeat"]) == (60, "GAUGE", 120)
+    assert info["last_update"] == T0 + 1800
+    assert {(r["cf"], r["resolution"], r["keep"]) for r in info["rras"]} >= {
+        ("AVERAGE", 60, 2 * 86400),
+        ("MAX", 3600, 30 * 86400),
+    }
+
+
+def test_list_metrics_walks_only_the_prefix_directory(archive: Archive) -> None:
+    root = archive.config.root
+    assert archive.list_metrics() == ["host.n1.load", "host.n2.load"]
+    assert archive.list_metrics("host.n1.*") == ["host.n1.load"]
+    assert archive.list_metrics("*.n2.*") == ["host.n2.load"]
+    assert archive.list_metrics("host.n2.load") == ["host.n2.load"]
+    assert archive.list_metrics("nothing.*") == []
+    (root / "host" / "n1" / ".load.rrd.123.tmp").write_bytes(b"")
+    (root / "host" / "n1" / "notes.txt").write_text("x")
+    (root / "host" / "bad name").mkdir()
+    assert archive.list_metrics("host.*") == ["host.n1.load", "host.n2.load"]
+    os.chmod(root / "host" / "n2", 0)  # unreadable: proves that "host.n1.*" never opens it
+    try:
+        assert archive.list_metrics("host.n1.*") == ["host.n1.load"]
+    finally:
+        os.chmod(root / "host" / "n2", 0o755)
+    with pytest.raises(InvalidMetricName):
+        archive.list_metrics("../*")
+
+
+def test_list_metrics_on_many_files_is_fast(tmp_path: Path) -> None:
+    root = tmp_path / "rrd"
+    for host in range(200):
+        directory = root / "host" / f"n{host}" / "cpu"
+        directory.mkdir(parents=True)
+        for metric in range(50):
+            (directory / f"m{metric}.rrd").touch()
+    archive = Archive(ArchiveConfig.simple(root))
+    started = time.perf_counter()
+    assert len(archive.list_metrics()) == 10_000
+    assert time.perf_counter() - started < 2.0
+    assert len(archive.list_metrics("host.n7.*")) == 50

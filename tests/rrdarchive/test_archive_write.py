@@ -1,0 +1,224 @@
+"""Writing with direct rrdtool calls; every result is read back with the plain rrdtool CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.sample import DsType, Sample
+from rrdarchive.schemas import Schema, SchemaSet, Tier
+from tests.rrdarchive.plain_rrdtool import info_field, known_values, last_update, run_rrdtool
+
+T0 = 1_699_999_980  # a multiple of the 60 s step, so stored points equal the fed values
+NOW = T0 + 3600
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "rrd"
+
+
+@pytest.fixture
+def archive(root: Path) -> Archive:
+    return Archive(ArchiveConfig.simple(root), clock=lambda: NOW)
+
+
+def rrd(root: Path, metric: str) -> Path:
+    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
+
+
+def test_accepted_samples_are_in_the_rrd_file(archive: Archive, root: Path) -> None:
+    samples = [Sample("host.n1.cpu.user", T0 + 60 * i, float(i)) for i in range(1, 6)]
+    assert archive.write(list(reversed(samples))) == [None] * 5
+    path = rrd(root, "host.n1.cpu.user")
+    assert known_values(path, T0, T0 + 300) == {T0 + 60 * i: float(i) for i in range(1, 6)}
+    assert last_update(path) == T0 + 300
+
+
+def test_a_new_rrd_starts_just_before_its_first_sample_and_follows_the_schema(root: Path) -> None:
+    narrow = Schema.build("x.*", step=30, heartbeat=90, tiers=(Tier(30, 3600),), type=DsType.GAUGE)
+    catch_all = Schema.build("*", step=60, heartbeat=120, tiers=(Tier(60, 86400),))
+    config = ArchiveConfig.simple(root, schemas=SchemaSet((narrow, catch_all)))
+    archive = Archive(config, clock=lambda: NOW)
+    assert archive.write([Sample("x.a", T0 + 60, 1.0, DsType.COUNTER)]) == [None]
+    assert archive.write([Sample("y.b", T0 + 60, 1.0, DsType.COUNTER)]) == [None]
+    assert info_field(rrd(root, "x.a"), "step") == "30"
+    assert info_field(rrd(root, "x.a"), "ds[value].type") == "GAUGE"  # the schema pins it
+    assert info_field(rrd(root, "y.b"), "ds[value].type") == "COUNTER"  # the hint decides
+    assert info_field(rrd(root, "y.b"), "rra[0].rows") == "1440"
+    fresh = Archive(config, clock=lambda: NOW)
+    assert fresh.write([Sample("z.c", T0 + 600, 2.0)]) == [None]
+    assert run_rrdtool("first", str(rrd(root, "z.c"))).strip()  # a real RRD
+    assert info_field(rrd(root, "z.c"), "last_update") == str(T0 + 600)
+
+
+def test_each_bad_sample_is_refused_alone_and_the_good_ones_are_stored(
+    archive: Archive, root: Path
+) -> None:
+    batch = [
+        Sample("good.one", T0 + 60, 1.0),
+        Sample("bad..name", T0 + 60, 1.0),
+        Sample("good.one", True, 1.0),  # type: ignore[arg-type]
+        Sample("good.one", -60, 1.0),
+        Sample("good.one", T0 + 120, float("nan")),
+        Sample("good.one", T0 + 120, float("inf")),
+        Sample("good.one", T0 + 120, "2"),  # type: ignore[arg-type]
+        Sample("good.one", T0 + 120, 2.0, "GAUGE"),  # type: ignore[arg-type]
+        Sample("good.one", NOW + 301, 1.0),
+        Sample("good.one", NOW - 2 * 86400 - 1, 1.0),
+        Sample("good.one", T0 + 180, 3.0),
+        Sample("good.one", T0 + 240, 4.0),
+        Sample("good.one", T0 + 240, 4.5),
+        Sample("good.one", T0 + 300, 5.0),
+        Sample("good.one", T0 + 300, 5.0),
+        Sample("-bad.name", T0 + 60, 1.0),
+    ]
+    verdicts = archive.write(batch)
+    assert verdicts[0] is None
+    assert "component 2 ''" in str(verdicts[1])
+    assert "positive integer UNIX time" in str(verdicts[2])
+    assert "positive integer UNIX time" in str(verdicts[3])
+    assert "finite" in str(verdicts[4]) and "finite" in str(verdicts[5])
+    assert "finite number" in str(verdicts[6])
+    assert "DsType" in str(verdicts[7])
+    assert "ahead of the server clock (at most 5m allowed)" in str(verdicts[8])
+    assert "older than 2d" in str(verdicts[9])
+    assert verdicts[10] is None
+    assert (
+        verdicts[11]
+        == verdicts[12]
+        == f"conflicting values for good.one at {T0 + 240} in this batch"
+    )
+    assert verdicts[13] is None and verdicts[14] is None  # the same sample twice is harmless
+    assert "component 1 '-bad'" in str(verdicts[15])
+    stored = known_values(rrd(root, "good.one"), T0, T0 + 300)
+    assert (stored[T0 + 60], stored[T0 + 180], stored[T0 + 300]) == (1.0, 3.0, 5.0)
+    assert not {2.0, 4.0, 4.5} & set(stored.values())
+    assert not (root / "bad").exists() and not (root / "-bad").exists()
+
+
+def test_out_of_order_samples_are_refused_with_the_last_update(
+    archive: Archive, root: Path
+) -> None:
+    assert archive.write([Sample("a.b", T0 + 300, 5.0)]) == [None]
+    verdicts = archive.write([Sample("a.b", T0 + 240, 4.0), Sample("a.b", T0 + 360, 6.0)])
+    assert verdicts == [
+        f"out of order: a.b was last updated at {T0 + 300}; only samples after that are stored",
+        None,
+    ]
+    assert known_values(rrd(root, "a.b"), T0 + 180, T0 + 360) == {T0 + 300: 5.0, T0 + 360: 6.0}
+
+
+def test_sending_a_batch_again_is_harmless(archive: Archive, root: Path) -> None:
+    batch = [Sample("a.b", T0 + 60, 1.0), Sample("a.c", T0 + 60, None), Sample("a.d", T0 + 60, 2.0)]
+    assert archive.write(batch) == [None, None, None]
+    assert archive.write(batch) == [None, None, None]
+    # another process (no memory of the first write) gets the same batch again
+    other = Archive(archive.config, clock=lambda: NOW)
+    assert other.write(batch) == [None, None, None]
+    changed = other.write([Sample("a.b", T0 + 60, 9.0)])
+    assert changed == [f"a.b already has a different value at {T0 + 60}"]
+    assert known_values(rrd(root, "a.b"), T0, T0 + 60) == {T0 + 60: 1.0}
+
+
+def test_a_file_written_by_another_process_stays_the_authority(
+    archive: Archive, root: Path
+) -> None:
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    run_rrdtool("update", str(rrd(root, "a.b")), f"{T0 + 180}:3")  # another writer
+    verdicts = archive.write([Sample("a.b", T0 + 120, 2.0), Sample("a.b", T0 + 240, 4.0)])
+    assert verdicts[0] is not None and "out of order" in verdicts[0]
+    assert verdicts[1] is None
+    stored = known_values(rrd(root, "a.b"), T0, T0 + 240)
+    assert (stored[T0 + 60], stored[T0 + 180], stored[T0 + 240]) == (1.0, 3.0, 4.0)
+    assert 2.0 not in stored.values()
+
+
+def test_a_file_created_by_another_process_first_is_used(archive: Archive, root: Path) -> None:
+    path = rrd(root, "a.b")
+    path.parent.mkdir(parents=True)
+    run_rrdtool(
+        "create", str(path), "--start", str(T0), "--step", "60",
+        "DS:value:GAUGE:120:U:U", "RRA:LAST:0.5:1:100",
+    )  # fmt: skip
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    assert info_field(path, "rra[0].cf") == "LAST"
+    assert [p.name for p in path.parent.iterdir()] == ["b.rrd"]  # no temporary file left
+
+
+def test_a_locked_file_is_retried_until_the_lock_goes(archive: Archive, root: Path) -> None:
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(rrd(root, "a.b"))], stdout=subprocess.PIPE
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+    started = time.monotonic()
+    assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
+    assert time.monotonic() - started >= 0.2
+    holder.communicate(timeout=10)
+    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+
+
+LOCK_HOLDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(0.4)
+"""
+
+
+def test_a_damaged_file_refuses_its_samples_and_the_rest_is_stored(
+    archive: Archive, root: Path
+) -> None:
+    assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.c", T0 + 60, 1.0)]) == [None] * 2
+    rrd(root, "a.b").write_bytes(b"not an rrd at all")
+    verdicts = archive.write([Sample("a.b", T0 + 120, 2.0), Sample("a.c", T0 + 120, 2.0)])
+    assert verdicts[0] is not None and verdicts[0].startswith("not stored: ")
+    assert verdicts[1] is None
+
+
+def test_a_deleted_file_is_created_again(archive: Archive, root: Path) -> None:
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    rrd(root, "a.b").unlink()
+    assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
+    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 120: 2.0}
+
+
+def test_concurrent_writers_in_several_processes_store_every_sample(root: Path) -> None:
+    # each process writes its own minutes of the same metrics; ordering is by the file
+    script = WRITER.format(root=str(root), t0=T0)
+    children = [
+        subprocess.Popen([sys.executable, "-c", script, str(k)], stdout=subprocess.PIPE)
+        for k in range(3)
+    ]
+    outputs = [child.communicate(timeout=60)[0].decode() for child in children]
+    assert all(child.returncode == 0 for child in children), outputs
+    accepted = sum(int(output.split()[0]) for output in outputs)
+    stored = sum(len(known_values(rrd(root, f"m.n{j}"), T0, T0 + 3000)) for j in range(5))
+    assert accepted == stored and accepted > 0
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.sample import Sample
+k = int(sys.argv[1])
+archive = Archive(ArchiveConfig.simple(Path({root!r})), clock=lambda: {t0} + 3600)
+accepted = 0
+for minute in range(1, 50):
+    verdicts = archive.write([Sample(f"m.n{{j}}", {t0} + 60 * minute, float(k)) for j in range(5)])
+    accepted += sum(v is None for v in verdicts)
+    bad = [v for v in verdicts if v is not None and "out of order" not in v
+           and "different value" not in v]
+    assert not bad, bad
+print(accepted)
+"""

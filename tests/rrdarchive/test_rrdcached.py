@@ -1,0 +1,192 @@
+"""The rrdcached client and the archive in rrdcached mode, against a real rrdcached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.errors import ArchiveError
+from rrdarchive.rrdcached import RrdcachedClient
+from rrdarchive.sample import DsType, Sample
+from tests.fixtures_rrdcached import Rrdcached
+from tests.rrdarchive.plain_rrdtool import known_values, last_update, run_rrdtool
+
+T0 = 1_699_999_980
+NOW = T0 + 3600
+
+
+def rrd(root: Path, metric: str) -> Path:
+    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
+
+
+def make_rrd(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_rrdtool(
+        "create", str(path), "--start", str(T0), "--step", "60",
+        "DS:value:GAUGE:120:U:U", "RRA:AVERAGE:0.5:1:100",
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def client(rrdcached: Rrdcached) -> Iterator[RrdcachedClient]:
+    client = RrdcachedClient(rrdcached.address, rrdcached.base_dir)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def open_archive(config: ArchiveConfig) -> Iterator[Callable[[], Archive]]:
+    """Archives (each like another worker process) closed at teardown."""
+    opened: list[Archive] = []
+
+    def make() -> Archive:
+        opened.append(Archive(config, clock=lambda: NOW))
+        return opened[-1]
+
+    yield make
+    for archive in opened:
+        archive.close()
+
+
+@pytest.fixture
+def config(rrdcached: Rrdcached, tmp_path: Path) -> ArchiveConfig:
+    return ArchiveConfig.simple(
+        rrdcached.base_dir, rrdcached=rrdcached.address, wal=tmp_path / "wal"
+    )
+
+
+def test_the_client_checks_every_reply_line_of_a_batch(
+    client: RrdcachedClient, rrdcached: Rrdcached
+) -> None:
+    a = make_rrd(rrdcached.base_dir / "a.rrd")
+    errors, epoch = client.update(
+        [
+            (a, [f"{T0 + 60}:1", f"{T0 + 120}:2"]),
+            (rrdcached.base_dir / "missing.rrd", [f"{T0 + 60}:1"]),
+            (a, [f"{T0 + 120}:3"]),
+            (a, [f"{T0 + 180}:3"]),
+        ]
+    )
+    assert sorted(errors) == [1, 2] and epoch == 1
+    assert "No such file" in errors[1]
+    assert "last update time is" in errors[2]
+    assert client.pending(a) == [f"{T0 + 60}:1", f"{T0 + 120}:2", f"{T0 + 180}:3"]
+    assert last_update(a) == T0  # nothing on disk yet
+    client.flush(a)
+    assert client.pending(a) == [] and last_update(a) == T0 + 180
+    assert client.stats()["UpdatesReceived"] >= 3
+    client.flushall()
+    with pytest.raises(ArchiveError, match="No such file"):
+        client.flush(rrdcached.base_dir / "missing.rrd")
+
+
+def test_an_unreachable_rrdcached_is_an_error_never_a_silent_success(tmp_path: Path) -> None:
+    client = RrdcachedClient(f"unix:{tmp_path / 'none.sock'}", tmp_path)
+    with pytest.raises(ArchiveError, match="cannot connect"):
+        client.update([(tmp_path / "a.rrd", [f"{T0}:1"])])
+    with pytest.raises(ArchiveError, match="cannot connect"):
+        RrdcachedClient("127.0.0.1:1", tmp_path).ping()
+
+
+def test_the_client_reconnects_after_a_restart_and_counts_connections(
+    client: RrdcachedClient, rrdcached: Rrdcached
+) -> None:
+    client.ping()
+    assert client.epoch == 1
+    rrdcached.kill()
+    with pytest.raises(ArchiveError):
+        client.ping()
+    rrdcached.start()
+    client.ping()
+    assert client.epoch == 2
+
+
+def test_the_archive_writes_through_rrdcached_and_reads_see_cached_data(
+    config: ArchiveConfig, open_archive: Callable[[], Archive]
+) -> None:
+    archive = open_archive()
+    samples = [Sample("host.n1.load", T0 + 60 * i, float(i)) for i in range(1, 6)]
+    assert archive.write(samples) == [None] * 5
+    path = rrd(config.root, "host.n1.load")
+    assert last_update(path) == T0  # created, the samples still in rrdcached's memory
+    assert archive.last("host.n1.load") == (T0 + 300, 5.0)
+    series = archive.fetch("host.n1.load", T0, T0 + 300)
+    assert dict(zip(series.times, series.values, strict=True))[T0 + 300] == 5.0
+    assert archive.graph(["host.n1.load"], T0, T0 + 300).startswith(b"\x89PNG")
+    assert (
+        archive.xport(["host.n1.load"], T0, T0 + 300)["series"]["host.n1.load"][-2:]
+        == [
+            5.0,
+            None,
+        ]
+        or 5.0 in archive.xport(["host.n1.load"], T0, T0 + 300)["series"]["host.n1.load"]
+    )
+    archive.close()
+    assert known_values(path, T0, T0 + 300) == {T0 + 60 * i: float(i) for i in range(1, 6)}
+    assert list(config.wal_dir.iterdir()) == []  # flushed, so the log is trimmed
+
+
+def test_ordering_and_resending_are_checked_against_rrdcached(
+    config: ArchiveConfig, open_archive: Callable[[], Archive]
+) -> None:
+    first = open_archive()
+    batch = [Sample("a.b", T0 + 60, 1.5), Sample("a.b", T0 + 120, 2.5)]
+    assert first.write(batch) == [None, None]
+    second = open_archive()  # another worker: no memory of the above
+    verdicts = second.write(batch + [Sample("a.b", T0 + 180, 3.5)])
+    assert verdicts[0] is not None and verdicts[0].startswith("out of order")
+    assert verdicts[1:] == [None, None]  # the last update itself, sent again, is fine
+    assert second.write([Sample("a.b", T0 + 180, 9.0)]) == [
+        f"a.b already has a different value at {T0 + 180}"
+    ]
+    first.close()
+    second.close()  # closing twice (again at teardown) is harmless
+    assert known_values(rrd(config.root, "a.b"), T0, T0 + 180) == {
+        T0 + 60: 1.5,
+        T0 + 120: 2.5,
+        T0 + 180: 3.5,
+    }
+
+
+def test_a_counter_rrd_refuses_fractions_before_rrdcached_sees_them(
+    config: ArchiveConfig, open_archive: Callable[[], Archive]
+) -> None:
+    archive = open_archive()
+    counter = Sample("net.bytes_total", T0 + 60, 100.0, type=None)
+    assert archive.write([Sample(counter.metric, T0 + 60, 100.0, DsType.COUNTER)]) == [None]
+    verdicts = archive.write(
+        [Sample(counter.metric, T0 + 120, 150.5), Sample(counter.metric, T0 + 180, 200.0)]
+    )
+    assert verdicts == ["value 150.5 refused: a COUNTER RRD needs an integer >= 0", None]
+    archive.close()
+    assert last_update(rrd(config.root, counter.metric)) == T0 + 180
+
+
+def test_writing_with_rrdcached_down_raises_and_stores_nothing(
+    config: ArchiveConfig, rrdcached: Rrdcached, open_archive: Callable[[], Archive]
+) -> None:
+    archive = open_archive()
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    rrdcached.stop()
+    with pytest.raises(ArchiveError, match="rrdcached"):
+        archive.write([Sample("a.b", T0 + 120, 2.0)])
+    with pytest.raises(ArchiveError, match="rrdcached"):
+        archive.last("a.b")  # never the file alone, silently
+    rrdcached.start()
+    assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
+    archive.close()
+    assert known_values(rrd(config.root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+
+
+def test_an_archive_opened_while_rrdcached_is_down_fails_loudly_on_write(
+    config: ArchiveConfig, rrdcached: Rrdcached, open_archive: Callable[[], Archive]
+) -> None:
+    rrdcached.stop()
+    archive = open_archive()
+    with pytest.raises(ArchiveError, match="cannot connect"):
+        archive.write([Sample("a.b", T0 + 60, 1.0)])

@@ -1,0 +1,172 @@
+"""The write-ahead log: group commit, torn records, orphans, and the crash it exists for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.sample import DsType, Sample
+from rrdarchive.wal import WriteAheadLog, read_segment
+from tests.fixtures_rrdcached import Rrdcached
+from tests.rrdarchive.plain_rrdtool import known_values, last_update
+
+T0 = 1_699_999_980
+NOW = T0 + 3600
+
+
+def rrd(root: Path, metric: str) -> Path:
+    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
+
+
+def make_log(directory: Path) -> WriteAheadLog:
+    return WriteAheadLog(directory, segment_bytes=1 << 20, segment_seconds=300)
+
+
+def test_appended_samples_read_back_and_a_torn_record_is_skipped(tmp_path: Path) -> None:
+    log = make_log(tmp_path / "wal")
+    first = [Sample("a.b", T0, 1.5, DsType.COUNTER), Sample("a.c", T0, None)]
+    log.append(first, epoch=1)
+    log.append([Sample("a.b", T0 + 60, 2.0)], epoch=1)
+    (segment,) = log.closed_segments(rotate=True)
+    assert list(read_segment(segment.path)) == [*first, Sample("a.b", T0 + 60, 2.0)]
+    with segment.path.open("ab") as stream:
+        stream.write(b"R 2 0badc0de\na.b 1700000100 3.0 -\n")  # a crash mid-append
+    assert len(list(read_segment(segment.path))) == 3
+    log.discard(segment)
+    assert list((tmp_path / "wal").iterdir()) == []
+    log.close()
+
+
+def test_concurrent_writers_share_fsyncs(tmp_path: Path) -> None:
+    log = make_log(tmp_path / "wal")
+    barrier = threading.Barrier(8)
+
+    def writer(number: int) -> None:
+        barrier.wait()
+        for minute in range(50):
+            log.append([Sample(f"w.n{number}", T0 + 60 * minute, 1.0)], epoch=1)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (segment,) = log.closed_segments(rotate=True)
+    assert len(list(read_segment(segment.path))) == 400
+    assert log.syncs < 400
+    log.close()
+
+
+def test_a_new_connection_starts_a_new_segment(tmp_path: Path) -> None:
+    log = make_log(tmp_path / "wal")
+    log.append([Sample("a.b", T0, 1.0)], epoch=1)
+    log.append([Sample("a.b", T0 + 60, 1.0)], epoch=2)
+    segments = log.closed_segments(rotate=True)
+    assert [s.epochs for s in segments] == [{1}, {2}]
+    log.close()
+
+
+def test_segments_of_live_processes_are_not_taken_over(tmp_path: Path) -> None:
+    live = make_log(tmp_path / "wal")
+    live.append([Sample("a.b", T0, 1.0)], epoch=1)
+    dead = make_log(tmp_path / "wal")
+    dead.append([Sample("a.c", T0, 1.0)], epoch=1)
+    dead.close()  # closed without discarding: what a killed process leaves
+    other = make_log(tmp_path / "wal")
+    (orphan,) = other.orphans()
+    assert [s.metric for s in read_segment(orphan.path)] == ["a.c"]
+    other.discard(orphan)
+    live.close()
+    other.close()
+
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.sample import Sample
+root, address, wal = sys.argv[1:4]
+config = ArchiveConfig.simple(Path(root), rrdcached=address, wal=Path(wal))
+archive = Archive(config, clock=lambda: {now})
+samples = [Sample(f"host.n{{i}}.load", {t0} + 60 * m, float(10 * i + m))
+           for i in range(5) for m in range(1, 4)]
+print(json.dumps(archive.write(samples)), flush=True)
+time.sleep(600)
+"""
+
+
+def test_acknowledged_samples_survive_a_sigkill_of_rrdcached_and_of_the_writer(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    root, wal = rrdcached.base_dir, tmp_path / "wal"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(now=NOW, t0=T0),
+            str(root),
+            rrdcached.address,
+            str(wal),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        assert json.loads(child.stdout.readline()) == [None] * 15  # acknowledged
+        rrdcached.kill()
+    finally:
+        child.kill()
+        child.communicate(timeout=10)
+    rrdcached.start()
+    metrics = [f"host.n{i}.load" for i in range(5)]
+    # rrdcached lost them: its journal is not synced, and nothing was written to the files
+    assert [last_update(rrd(root, m)) for m in metrics] == [T0] * 5
+    config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
+    Archive(config, clock=lambda: NOW).close()  # opening replays what the dead one logged
+    for i, metric in enumerate(metrics):
+        assert known_values(rrd(root, metric), T0, T0 + 180) == {
+            T0 + 60 * m: float(10 * i + m) for m in range(1, 4)
+        }
+    assert list(wal.iterdir()) == []
+
+
+def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    root = rrdcached.base_dir
+    config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=tmp_path / "wal")
+    archive = Archive(config, clock=lambda: NOW)
+    assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [None] * 2
+    rrdcached.kill()
+    rrdcached.start()
+    # the next write notices the new connection and first replays what came before
+    assert archive.write([Sample("a.b", T0 + 180, 3.0)]) == [None]
+    assert archive.last("a.b") == (T0 + 180, 3.0)
+    archive.close()
+    assert known_values(rrd(root, "a.b"), T0, T0 + 180) == {
+        T0 + 60: 1.0,
+        T0 + 120: 2.0,
+        T0 + 180: 3.0,
+    }
+    assert list((tmp_path / "wal").iterdir()) == []
+
+
+def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_path: Path) -> None:
+    wal = tmp_path / "wal"
+    config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
+    archive = Archive(replace(config, wal_segment_seconds=1), clock=lambda: NOW)
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    deadline = time.monotonic() + 10
+    while list(wal.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(wal.iterdir()) == []
+    assert last_update(rrd(config.root, "a.b")) == T0 + 60  # trimming flushed it first
+    archive.close()
