@@ -31,10 +31,10 @@ from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
 from rrdarchive.listing import list_metrics
 from rrdarchive.metric import metric_path
-from rrdarchive.plan import UNKNOWN, Group, plan, settle
+from rrdarchive.plan import UNKNOWN, Group, Target, plan, settle
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.sample import Sample
-from rrdarchive.schemas import CONSOLIDATIONS, Schema
+from rrdarchive.schemas import CONSOLIDATIONS
 from rrdarchive.wal import Segment, WriteAheadLog, read_segment
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
 LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 FLUSH_CHUNK = 200
+MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
@@ -78,7 +79,7 @@ class Archive:
         self._last: dict[str, tuple[int, object]] = {}  # metric -> last update (time, value)
         self._known: set[str] = set()  # metrics whose file exists
         self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
-        self._schemas: dict[str, Schema] = {}
+        self._targets: dict[str, Target] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
         self._client: RrdcachedClient | None = None
         self._wal: WriteAheadLog | None = None
@@ -144,18 +145,17 @@ class Archive:
         groups = plan(
             samples,
             self._clock(),
-            root=self.config.root,
-            schema_for=self._schema_for,
+            target_for=self._target_for,
             max_future=self.config.max_future,
-            max_age=self.config.max_age_for,
             verdicts=verdicts,
             replay=replay,
         )
         deadline = time.monotonic() + LOCK_PATIENCE
         for round_number in range(MAX_ROUNDS):
+            last = self._last
             for group in groups:
-                known = self._last.get(group.metric)
-                if known is not None:
+                known = last.get(group.metric)
+                if known is not None and group.times[0] <= known[0]:
                     settle(group, known[0], known[1], verdicts, replay)
             groups = [group for group in groups if group.times]
             if not groups:
@@ -255,10 +255,13 @@ class Archive:
     def _check_types(self, groups: list[Group], verdicts: list[str | None]) -> None:
         """COUNTER, DERIVE and ABSOLUTE take integers only (rrdcached would take anything and
         lose it when writing): refuse other values before sending."""
+        types = self._types
         for group in groups:
-            if all(v is None or (v >= 0 and float(v).is_integer()) for v in group.values):
+            ds_type = types.get(group.metric)
+            if ds_type == "GAUGE" or all(
+                v is None or (v >= 0 and float(v).is_integer()) for v in group.values
+            ):
                 continue
-            ds_type = self._types.get(group.metric)
             if ds_type is None:
                 try:
                     info = self._rrd("info", group.path, [], flush=False)
@@ -314,11 +317,16 @@ class Archive:
         finally:
             temporary.unlink()
 
-    def _schema_for(self, metric: str) -> Schema:
-        schema = self._schemas.get(metric)
-        if schema is None:
-            schema = self._schemas[metric] = self.config.schemas.schema_for(metric)
-        return schema
+    def _target_for(self, metric: str) -> Target:
+        """Path, schema and age limit of a metric, worked out once (raises for a bad id)."""
+        target = self._targets.get(metric)
+        if target is None:
+            schema = self.config.schemas.schema_for(metric)
+            path = metric_path(self.config.root, metric)
+            target = Target(metric, path, schema, self.config.max_age_for(schema))
+            if len(self._targets) < MAX_TARGETS:
+                self._targets[metric] = target
+        return target
 
     # -- the write-ahead log with rrdcached ---------------------------------------------
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import metric_path, validate_metric
 from rrdarchive.sample import DsType, Sample
 from rrdarchive.schemas import Schema
 from rrdarchive.timespec import format_duration
@@ -29,7 +28,17 @@ UNKNOWN = object()
 """The value of a last update that could not be read back (never equal to a sample's)."""
 
 
-@dataclass
+@dataclass(frozen=True)
+class Target:
+    """Where the samples of one metric go; built once per metric and process."""
+
+    metric: str
+    path: Path
+    schema: Schema
+    max_age: int
+
+
+@dataclass(slots=True)
 class Group:
     """The samples of one metric still to be written, sorted by time."""
 
@@ -37,11 +46,13 @@ class Group:
     path: Path
     schema: Schema
     hint: DsType | None
-    times: list[int] = field(default_factory=list)
-    values: list[float | None] = field(default_factory=list)
-    indexes: list[list[int]] = field(default_factory=list)
+    times: list[int]
+    values: list[float | None]
+    indexes: list[list[int]]  # per time, the batch positions of its sample(s)
 
     def update_args(self) -> list[str]:
+        if len(self.times) == 1:
+            return [f"{self.times[0]}:{format_value(self.values[0])}"]
         return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
 
     def drop_first(self, count: int) -> None:
@@ -67,17 +78,18 @@ def plan(
     samples: Sequence[Sample],
     now: float,
     *,
-    root: Path,
-    schema_for: Callable[[str], Schema],
+    target_for: Callable[[str], Target],
     max_future: int,
-    max_age: Callable[[Schema], int],
     verdicts: list[str | None],
     replay: bool = False,
 ) -> list[Group]:
-    """Group the acceptable samples per metric; write refusals into ``verdicts``."""
+    """Group the acceptable samples per metric; write refusals into ``verdicts``.
+
+    ``target_for`` validates a metric id (raising InvalidMetricName) and says where it goes.
+    """
     by_metric: dict[str, list[int]] = {}
     for index, sample in enumerate(samples):
-        reason = _check(sample)
+        reason = None if _plainly_valid(sample) else _check(sample)
         if reason is not None:
             verdicts[index] = reason
         else:
@@ -85,16 +97,33 @@ def plan(
     groups = []
     for metric, indexes in by_metric.items():
         try:
-            path = metric_path(root, metric)
+            target = target_for(metric)
         except InvalidMetricName as exc:
             for index in indexes:
                 verdicts[index] = str(exc)
             continue
-        schema = schema_for(metric)
+        if len(indexes) == 1 and (
+            replay or now - target.max_age <= samples[indexes[0]].time <= now + max_future
+        ):
+            sample = samples[indexes[0]]  # the common case, without the general machinery
+            groups.append(
+                Group(
+                    metric,
+                    target.path,
+                    target.schema,
+                    sample.type,
+                    [sample.time],
+                    [sample.value],
+                    [indexes],
+                )
+            )
+            continue
         if not replay:
-            indexes = _in_window(samples, indexes, now, max_future, max_age(schema), verdicts)
+            indexes = _in_window(samples, indexes, now, max_future, target.max_age, verdicts)
+        if not indexes:
+            continue
         hint = next((samples[i].type for i in indexes if samples[i].type is not None), None)
-        group = Group(metric, path, schema, hint)
+        group = Group(metric, target.path, target.schema, hint, [], [], [])
         _fill(group, samples, indexes, verdicts)
         if group.times:
             groups.append(group)
@@ -127,13 +156,25 @@ def _same(value: float | None, last_value: object) -> bool:
     return value == last_value
 
 
+def _plainly_valid(sample: Sample) -> bool:
+    """The common case, checked fast: an int time, a finite float or None, no odd types."""
+    value = sample.value
+    return (
+        type(sample) is Sample
+        and type(sample.time) is int
+        and sample.time > 0
+        and type(sample.metric) is str
+        and (value is None or (type(value) is float and value - value == 0.0))
+        and (sample.type is None or type(sample.type) is DsType)
+    )
+
+
 def _check(sample: Sample) -> str | None:
+    """Everything but the metric id, which ``target_for`` checks once per metric."""
     if not isinstance(sample, Sample):
         return f"not a sample: {type(sample).__name__}"
-    try:
-        validate_metric(sample.metric)
-    except InvalidMetricName as exc:
-        return str(exc)
+    if not isinstance(sample.metric, str):
+        return f"metric name must be a string, got {type(sample.metric).__name__}"
     time, value = sample.time, sample.value
     if isinstance(time, bool) or not isinstance(time, int) or time <= 0:
         return f"time must be a positive integer UNIX time, got {time!r}"
