@@ -81,7 +81,8 @@ class Archive:
         self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
         self._targets: dict[str, Target] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
-        self._client: RrdcachedClient | None = None
+        self._client: RrdcachedClient | None = None  # for updates and reads
+        self._flusher: RrdcachedClient | None = None  # for trimming the log
         self._wal: WriteAheadLog | None = None
         self._trimmer: threading.Thread | None = None
         self._stop = threading.Event()
@@ -89,6 +90,7 @@ class Archive:
         self._recovered_epoch = 0  # the connection for which the log was last replayed
         if config.rrdcached is not None:
             self._client = RrdcachedClient(config.rrdcached, config.root)
+            self._flusher = RrdcachedClient(config.rrdcached, config.root)
             self._wal = WriteAheadLog(
                 config.wal_dir,
                 segment_bytes=config.wal_segment_bytes,
@@ -99,6 +101,7 @@ class Archive:
             except BaseException:
                 self._wal.close()
                 self._client.close()
+                self._flusher.close()
                 raise
             self._trimmer = threading.Thread(target=self._trim_loop, daemon=True)
             self._trimmer.start()
@@ -113,6 +116,7 @@ class Archive:
             self._trimmer.join()
             self._trimmer = None
             assert self._wal is not None and self._client is not None
+            assert self._flusher is not None
             try:
                 self._trim(rotate=True)
             except ArchiveError as exc:
@@ -120,6 +124,7 @@ class Archive:
             finally:
                 self._wal.close()
                 self._client.close()
+                self._flusher.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -350,8 +355,13 @@ class Archive:
 
     def _settle_segments(self, segments: list[Segment], *, replay_first: bool) -> None:
         """Make sure rrdcached has written every sample of ``segments`` to disk, then drop
-        them. If the connection changed since their samples were sent, replay first."""
+        them. If the connection changed since their samples were sent, replay first.
+
+        The FLUSHes go over a connection of their own, so writers are not held up; the
+        writers' connection is pinged afterwards: if it is the one the samples went over,
+        the daemon that got them is the one that flushed them."""
         assert self._wal is not None and self._client is not None
+        assert self._flusher is not None
         sent_on = set().union(*(segment.epochs for segment in segments))
         replay = replay_first or sent_on != {self._client.epoch}
         while True:
@@ -366,11 +376,11 @@ class Archive:
             paths = sorted(metric_path(self.config.root, m) for m in metrics)
             for offset in range(0, len(paths), FLUSH_CHUNK):
                 chunk = paths[offset : offset + FLUSH_CHUNK]
-                errors, epoch = self._client.flush_many(chunk)
+                errors, _ = self._flusher.flush_many(chunk)
                 for index, message in errors.items():
                     if "No such file" not in message:
                         raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
-                epochs.add(epoch)
+            epochs.add(self._client.ping())
             if len(epochs) == 1:
                 for segment in segments:
                     self._wal.discard(segment)

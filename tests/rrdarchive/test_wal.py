@@ -159,6 +159,20 @@ def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
     assert list((tmp_path / "wal").iterdir()) == []
 
 
+def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    root = rrdcached.base_dir
+    config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=tmp_path / "wal")
+    archive = Archive(config, clock=lambda: NOW)
+    assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [None] * 2
+    rrdcached.kill()
+    rrdcached.start()
+    archive.close()  # a flush on the new daemon alone would prove nothing
+    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+    assert list((tmp_path / "wal").iterdir()) == []
+
+
 def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_path: Path) -> None:
     wal = tmp_path / "wal"
     config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
