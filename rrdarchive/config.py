@@ -69,7 +69,7 @@ class ArchiveConfig:
     ) -> ArchiveConfig:
         """A small config for tests, benchmarks and scripts: one catch-all schema."""
         if schemas is None:
-            catch_all = Schema.build("*", step=step, heartbeat=2 * step, tiers=retention)
+            catch_all = Schema("*", step=step, heartbeat=2 * step, tiers=retention)
             schemas = SchemaSet((catch_all,))
         if rrdcached is not None:
             rrdcached = check_rrdcached_address(rrdcached, root)

@@ -8,14 +8,19 @@ directories without a ``stat`` per file. This module does not import rrdtool.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import RRD_SUFFIX, glob_matcher, glob_prefix, metric_path
-
-_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}\Z", re.ASCII)
+from rrdarchive.metric import (
+    MAX_COMPONENTS,
+    MAX_METRIC_LENGTH,
+    RRD_SUFFIX,
+    glob_matcher,
+    glob_prefix,
+    is_component,
+    metric_path,
+)
 
 
 def list_metrics(root: Path, glob: str = "*") -> list[str]:
@@ -43,9 +48,9 @@ def _walk(
     for entry in entries:
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            if _COMPONENT.match(name) and len(parts) < 9:
+            if is_component(name) and len(parts) < MAX_COMPONENTS - 1:
                 _walk(Path(entry.path), [*parts, name], matches, found)
-        elif name.endswith(RRD_SUFFIX) and _COMPONENT.match(name[: -len(RRD_SUFFIX)]):
+        elif name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
             metric = ".".join([*parts, name[: -len(RRD_SUFFIX)]])
-            if len(parts) >= 1 and len(metric) <= 255 and matches(metric):
+            if len(parts) >= 1 and len(metric) <= MAX_METRIC_LENGTH and matches(metric):
                 found.append(metric)

@@ -51,6 +51,11 @@ def validate_metric(name: object) -> str:
     return name
 
 
+def is_component(text: str) -> bool:
+    """Whether ``text`` is one valid component of a metric id."""
+    return _COMPONENT.match(text) is not None
+
+
 def metric_path(root: Path, name: str) -> Path:
     """The RRD file of a metric: ``a.b.c`` -> ``<root>/a/b/c.rrd``."""
     parts = validate_metric(name).split(".")

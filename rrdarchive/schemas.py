@@ -60,12 +60,11 @@ class Schema:
     max: float | None = None
     consolidation: tuple[str, ...] = DEFAULT_CONSOLIDATION
     xff: float = DEFAULT_XFF
-    matches: Callable[[str], bool] = field(default=lambda name: True, compare=False, repr=False)
+    matches: Callable[[str], bool] = field(init=False, compare=False, repr=False)
 
-    @classmethod
-    def build(cls, match: str, **values: object) -> Schema:
-        """A schema with its matcher compiled; raises InvalidMetricName for a bad glob."""
-        return cls(match=match, matches=glob_matcher(match), **values)  # type: ignore[arg-type]
+    def __post_init__(self) -> None:
+        """Compile the glob; raises InvalidMetricName for a bad one."""
+        object.__setattr__(self, "matches", glob_matcher(self.match))
 
     def ds_type(self, hint: DsType | None) -> DsType:
         """The DS type of a new RRD: the pinned type, else the sample's hint, else GAUGE."""
@@ -138,18 +137,11 @@ def schema_from_node(node: Node) -> Schema:
         raise node["max"].error(f"must be greater than min ({low!r})")
     xff_node = node.get("xff")
     xff = xff_node.as_float(low=0.0, high=0.99) if xff_node else DEFAULT_XFF
-    values = {
-        "step": step,
-        "heartbeat": heartbeat,
-        "tiers": _tiers(node["retention"], step),
-        "type": type_node.parse(DsType.parse) if type_node else None,
-        "min": low,
-        "max": high,
-        "consolidation": _consolidation(node.get("consolidation")),
-        "xff": xff,
-    }
+    tiers = _tiers(node["retention"], step)
+    ds_type = type_node.parse(DsType.parse) if type_node else None
+    consolidation = _consolidation(node.get("consolidation"))
     try:
-        return Schema.build(match, **values)
+        return Schema(match, step, heartbeat, tiers, ds_type, low, high, consolidation, xff)
     except InvalidMetricName as exc:
         raise match_node.error(str(exc)) from None
 

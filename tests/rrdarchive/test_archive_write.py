@@ -42,8 +42,8 @@ def test_accepted_samples_are_in_the_rrd_file(archive: Archive, root: Path) -> N
 
 
 def test_a_new_rrd_starts_just_before_its_first_sample_and_follows_the_schema(root: Path) -> None:
-    narrow = Schema.build("x.*", step=30, heartbeat=90, tiers=(Tier(30, 3600),), type=DsType.GAUGE)
-    catch_all = Schema.build("*", step=60, heartbeat=120, tiers=(Tier(60, 86400),))
+    narrow = Schema("x.*", step=30, heartbeat=90, tiers=(Tier(30, 3600),), type=DsType.GAUGE)
+    catch_all = Schema("*", step=60, heartbeat=120, tiers=(Tier(60, 86400),))
     config = ArchiveConfig.simple(root, schemas=SchemaSet((narrow, catch_all)))
     archive = Archive(config, clock=lambda: NOW)
     assert archive.write([Sample("x.a", T0 + 60, 1.0, DsType.COUNTER)]) == [None]
