@@ -44,6 +44,7 @@ LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 FLUSH_CHUNK = 200
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
+GAVE_UP = "not stored: other writers kept changing the file; send it again"
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
@@ -155,6 +156,10 @@ class Archive:
             verdicts=verdicts,
             replay=replay,
         )
+        for group in groups:  # None only once stored
+            for indexes in group.indexes:
+                for index in indexes:
+                    verdicts[index] = GAVE_UP
         deadline = time.monotonic() + LOCK_PATIENCE
         for round_number in range(MAX_ROUNDS):
             last = self._last
@@ -175,19 +180,31 @@ class Archive:
             stored = [g for g in groups if g.metric not in failures]
             for group in stored:
                 self._last[group.metric] = (group.times[-1], group.values[-1])
-            if self._wal is not None and not replay and stored:
-                self._wal.append([samples[i[0]] for g in stored for i in g.indexes], epoch)
+            written = []
+            for group in stored:
+                for indexes in group.indexes:
+                    written.append(indexes[0])
+                    for index in indexes:
+                        verdicts[index] = None
             groups = [g for g in groups if g.metric in failures]
             final = round_number == MAX_ROUNDS - 1 or time.monotonic() > deadline
-            groups = self._after_failure(groups, failures, verdicts, final)
+            groups = self._after_failure(groups, failures, verdicts, final, written)
+            if self._wal is not None and not replay and written:
+                self._wal.append([samples[index] for index in written], epoch)
             if any("could not lock" in failures[group.metric] for group in groups):
                 time.sleep(min(0.5, 0.01 * 2**round_number))  # another process is writing
         return verdicts
 
     def _after_failure(
-        self, groups: list[Group], failures: dict[str, str], verdicts: list[str | None], final: bool
+        self,
+        groups: list[Group],
+        failures: dict[str, str],
+        verdicts: list[str | None],
+        final: bool,
+        written: list[int],
     ) -> list[Group]:
-        """Learn from each refused update; return the groups worth another round."""
+        """Learn from each refused update; return the groups worth another round. Samples
+        found stored after all are added to ``written``."""
         retry = []
         for group in groups:
             message = failures[group.metric]
@@ -203,9 +220,12 @@ class Archive:
             elif "could not lock" in message and not final:
                 retry.append(group)
             else:
-                self._settle_failure(group, message, verdicts)
+                self._settle_failure(group, message, verdicts, written)
                 if group.times and not final:
                     retry.append(group)
+                for indexes in group.indexes if final else ():
+                    for index in indexes:
+                        verdicts[index] = f"not stored: {message}"
         return retry
 
     def _stored_value(self, group: Group, last_time: int) -> object:
@@ -229,7 +249,9 @@ class Archive:
         text = info.get("ds[value].last_ds", "U")
         return int(info["last_update"]), None if text == "U" else float(text)
 
-    def _settle_failure(self, group: Group, message: str, verdicts: list[str | None]) -> None:
+    def _settle_failure(
+        self, group: Group, message: str, verdicts: list[str | None], written: list[int]
+    ) -> None:
         """rrdtool and rrdcached apply the values before the one they refuse: those count as
         stored, the refused one gets ``message``, the rest may go again."""
         stored = self._stored_last(group.path)
@@ -237,6 +259,9 @@ class Archive:
         if stored is not None:
             self._last[group.metric] = stored
             while done < len(group.times) and group.times[done] <= stored[0]:
+                written.append(group.indexes[done][0])
+                for index in group.indexes[done]:
+                    verdicts[index] = None
                 done += 1
         for index in group.indexes[done] if done < len(group.times) else ():
             verdicts[index] = f"not stored: {message}"

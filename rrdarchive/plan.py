@@ -146,6 +146,9 @@ def settle(
                 reason = f"{group.metric} already has a different value at {time}"
             for index in group.indexes[count]:
                 verdicts[index] = reason
+        else:
+            for index in group.indexes[count]:
+                verdicts[index] = None
         count += 1
     group.drop_first(count)
 
