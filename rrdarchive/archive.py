@@ -27,6 +27,7 @@ from typing import Any
 import rrdtool
 
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.durability import LogKeeper
 from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
 from rrdarchive.listing import list_metrics
@@ -35,14 +36,12 @@ from rrdarchive.plan import UNKNOWN, Group, Target, plan, settle
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.sample import Sample
 from rrdarchive.schemas import CONSOLIDATIONS
-from rrdarchive.wal import Segment, WriteAheadLog, read_segment
 
 log = logging.getLogger(__name__)
 
 MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
 LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
-FLUSH_CHUNK = 200
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
 GAVE_UP = "not stored: other writers kept changing the file; send it again"
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
@@ -83,49 +82,29 @@ class Archive:
         self._targets: dict[str, Target] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
         self._client: RrdcachedClient | None = None  # for updates and reads
-        self._flusher: RrdcachedClient | None = None  # for trimming the log
-        self._wal: WriteAheadLog | None = None
-        self._trimmer: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._trim_lock = threading.RLock()
-        self._recovered_epoch = 0  # the connection for which the log was last replayed
+        self._keeper: LogKeeper | None = None
         if config.rrdcached is not None:
             self._client = RrdcachedClient(config.rrdcached, config.root)
-            self._flusher = RrdcachedClient(config.rrdcached, config.root)
-            self._wal = WriteAheadLog(
-                config.wal_dir,
-                segment_bytes=config.wal_segment_bytes,
-                segment_seconds=config.wal_segment_seconds,
-            )
+            self._keeper = LogKeeper(config, self._client, self._replay)
             try:
-                self._replay_orphans()
+                self._keeper.start()
             except BaseException:
-                self._wal.close()
+                self._keeper.close()  # nothing to trim yet: just lets go of the files
                 self._client.close()
-                self._flusher.close()
                 raise
-            self._trimmer = threading.Thread(target=self._trim_loop, daemon=True)
-            self._trimmer.start()
 
     def close(self) -> None:
         """Flush what this process wrote through rrdcached and drop its log, disconnect.
 
         If rrdcached cannot flush now, the log stays on disk and the next process that
         opens the archive replays it; that is logged, not raised."""
-        if self._trimmer is not None:
-            self._stop.set()
-            self._trimmer.join()
-            self._trimmer = None
-            assert self._wal is not None and self._client is not None
-            assert self._flusher is not None
+        if self._keeper is not None:
+            assert self._client is not None
             try:
-                self._trim(rotate=True)
-            except ArchiveError as exc:
-                log.error("write-ahead log kept for the next start: %s", exc)
+                self._keeper.close()
             finally:
-                self._wal.close()
                 self._client.close()
-                self._flusher.close()
+                self._keeper = None
 
     def __enter__(self) -> Archive:
         return self
@@ -189,8 +168,8 @@ class Archive:
             groups = [g for g in groups if g.metric in failures]
             final = round_number == MAX_ROUNDS - 1 or time.monotonic() > deadline
             groups = self._after_failure(groups, failures, verdicts, final, written)
-            if self._wal is not None and not replay and written:
-                self._wal.append([samples[index] for index in written], epoch)
+            if self._keeper is not None and not replay and written:
+                self._keeper.log([samples[index] for index in written], epoch)
             if any("could not lock" in failures[group.metric] for group in groups):
                 time.sleep(min(0.5, 0.01 * 2**round_number))  # another process is writing
         return verdicts
@@ -270,8 +249,8 @@ class Archive:
     def _send(self, groups: list[Group], replay: bool) -> tuple[dict[str, str], int]:
         """One update per metric; the errors by metric, and rrdcached's connection epoch."""
         if self._client is not None:
-            if not replay:
-                self._recover_if_reconnected()
+            if not replay and self._keeper is not None:
+                self._keeper.recover_if_reconnected()
             errors, epoch = self._client.update((g.path, g.update_args()) for g in groups)
             return {groups[i].metric: message for i, message in errors.items()}, epoch
         failures = {}
@@ -365,80 +344,6 @@ class Archive:
         refused = [(s, v) for s, v in zip(samples, verdicts, strict=True) if v is not None]
         for sample, reason in refused[:20]:
             log.error("replay: %s at %s not stored: %s", sample.metric, sample.time, reason)
-
-    def _replay_orphans(self) -> None:
-        assert self._wal is not None
-        orphans = self._wal.orphans()
-        try:
-            if orphans:
-                log.warning("replaying %d log segment(s) of dead processes", len(orphans))
-                self._settle_segments(orphans, replay_first=True)
-        finally:
-            for segment in orphans:
-                if segment.path.exists():
-                    self._wal.release(segment)
-
-    def _settle_segments(self, segments: list[Segment], *, replay_first: bool) -> None:
-        """Make sure rrdcached has written every sample of ``segments`` to disk, then drop
-        them. If the connection changed since their samples were sent, replay first.
-
-        The FLUSHes go over a connection of their own, so writers are not held up; the
-        writers' connection is pinged afterwards: if it is the one the samples went over,
-        the daemon that got them is the one that flushed them."""
-        assert self._wal is not None and self._client is not None
-        assert self._flusher is not None
-        sent_on = set().union(*(segment.epochs for segment in segments))
-        replay = replay_first or sent_on != {self._client.epoch}
-        while True:
-            if replay:
-                samples = [s for segment in segments for s in read_segment(segment.path)]
-                self._replay(samples)
-                metrics = {s.metric for s in samples}
-                epochs = {self._client.epoch}
-            else:
-                metrics = set().union(*(segment.metrics for segment in segments))
-                epochs = set().union(*(segment.epochs for segment in segments))
-            paths = sorted(metric_path(self.config.root, m) for m in metrics)
-            for offset in range(0, len(paths), FLUSH_CHUNK):
-                chunk = paths[offset : offset + FLUSH_CHUNK]
-                errors, _ = self._flusher.flush_many(chunk)
-                for index, message in errors.items():
-                    if "No such file" not in message:
-                        raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
-            epochs.add(self._client.ping())
-            if len(epochs) == 1:
-                for segment in segments:
-                    self._wal.discard(segment)
-                return
-            replay = True  # rrdcached may have restarted in between: send everything again
-
-    def _recover_if_reconnected(self) -> None:
-        """On a new connection rrdcached may have restarted and lost what it held: before
-        anything newer goes out, send this process's logged samples again (RRDs take no
-        sample older than their last update, so the order matters)."""
-        assert self._client is not None
-        epoch = self._client.ping()
-        if epoch == self._recovered_epoch:
-            return
-        with self._trim_lock:
-            if epoch != self._recovered_epoch:
-                self._trim(rotate=True)
-                self._recovered_epoch = epoch
-
-    def _trim(self, *, rotate: bool) -> None:
-        assert self._wal is not None
-        with self._trim_lock:
-            closed = self._wal.closed_segments(rotate=rotate)
-            if closed:
-                self._settle_segments(closed, replay_first=False)
-
-    def _trim_loop(self) -> None:
-        interval = max(1.0, min(30.0, self.config.wal_segment_seconds / 4))
-        while not self._stop.wait(interval):
-            try:
-                self._trim(rotate=False)
-            except ArchiveError as exc:
-                log.error("write-ahead log not trimmed, will retry: %s", exc)
 
     # -- reading ------------------------------------------------------------------------
 
