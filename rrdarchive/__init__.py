@@ -1,5 +1,7 @@
 """The RRD archive: metric names, samples, schemas, and the rrdtool-backed store.
 
 Modules that do not import rrdtool (``errors``, ``metric``, ``sample``, ``yamlconf``,
-``timespec``) are shared with slurper nodes, which install without librrd.
+``timespec``) are shared with slurper nodes, which install without librrd. Nor do
+``schemas``, ``config``, ``plan``, ``graph``, ``listing``, ``rrdcached`` and ``wal``; only
+``archive`` (the ``Archive`` API), ``durability`` (through it) and ``cli`` need librrd.
 """
