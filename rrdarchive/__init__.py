@@ -2,6 +2,6 @@
 
 Modules that do not import rrdtool (``errors``, ``metric``, ``sample``, ``yamlconf``,
 ``timespec``) are shared with slurper nodes, which install without librrd. Nor do
-``schemas``, ``config``, ``plan``, ``graph``, ``listing``, ``rrdcached`` and ``wal``; only
-``archive`` (the ``Archive`` API), ``durability`` (through it) and ``cli`` need librrd.
+``schemas``, ``config``, ``plan``, ``graph``, ``listing``, ``rrdcached``, ``wal`` and
+``durability``; only ``archive`` (the ``Archive`` API) and ``cli`` need librrd.
 """

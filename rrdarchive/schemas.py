@@ -44,7 +44,7 @@ class Tier:
         return -(-self.keep // self.resolution)
 
     def __str__(self) -> str:
-        return f"{format_duration(self.resolution)}:{format_duration(self.keep)}"
+        return f"{_in_one_unit(self.resolution)}:{_in_one_unit(self.keep)}"
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,14 @@ def schema_from_node(node: Node) -> Schema:
         return Schema(match, step, heartbeat, tiers, ds_type, low, high, consolidation, xff)
     except InvalidMetricName as exc:
         raise match_node.error(str(exc)) from None
+
+
+def _in_one_unit(seconds: int) -> str:
+    """``30d`` rather than ``4w2d``: the largest of d, h, m, s that divides exactly."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _bound(node: Node | None) -> float | None:
