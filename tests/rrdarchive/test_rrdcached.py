@@ -156,15 +156,19 @@ def test_ordering_and_resending_are_checked_against_rrdcached(
 def test_a_counter_rrd_refuses_fractions_before_rrdcached_sees_them(
     config: ArchiveConfig, open_archive: Callable[[], Archive]
 ) -> None:
+    metric = "net.bytes_total"
     archive = open_archive()
-    counter = Sample("net.bytes_total", T0 + 60, 100.0, type=None)
-    assert archive.write([Sample(counter.metric, T0 + 60, 100.0, DsType.COUNTER)]) == [None]
-    verdicts = archive.write(
-        [Sample(counter.metric, T0 + 120, 150.5), Sample(counter.metric, T0 + 180, 200.0)]
-    )
+    assert archive.write([Sample(metric, T0 + 60, 100.0, DsType.COUNTER)]) == [None]
+    verdicts = archive.write([Sample(metric, T0 + 120, 150.5), Sample(metric, T0 + 180, 200.0)])
     assert verdicts == ["value 150.5 refused: a COUNTER RRD needs an integer >= 0", None]
+    other = open_archive()  # did not create the file: reads its type
+    assert other.write([Sample(metric, T0 + 240, -3.0), Sample(metric, T0 + 300, 250.0)]) == [
+        "value -3.0 refused: a COUNTER RRD needs an integer >= 0",
+        None,
+    ]
     archive.close()
-    assert last_update(rrd(config.root, counter.metric)) == T0 + 180
+    other.close()
+    assert last_update(rrd(config.root, metric)) == T0 + 300
 
 
 def test_writing_with_rrdcached_down_raises_and_stores_nothing(
