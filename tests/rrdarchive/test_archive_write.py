@@ -11,6 +11,7 @@ import pytest
 
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.metric import metric_path
 from rrdarchive.sample import DsType, Sample
 from rrdarchive.schemas import Schema, SchemaSet, Tier
 from tests.rrdarchive.plain_rrdtool import info_field, known_values, last_update, run_rrdtool
@@ -29,14 +30,10 @@ def archive(root: Path) -> Archive:
     return Archive(ArchiveConfig.simple(root), clock=lambda: NOW)
 
 
-def rrd(root: Path, metric: str) -> Path:
-    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
-
-
 def test_accepted_samples_are_in_the_rrd_file(archive: Archive, root: Path) -> None:
     samples = [Sample("host.n1.cpu.user", T0 + 60 * i, float(i)) for i in range(1, 6)]
     assert archive.write(list(reversed(samples))) == [None] * 5
-    path = rrd(root, "host.n1.cpu.user")
+    path = metric_path(root, "host.n1.cpu.user")
     assert known_values(path, T0, T0 + 300) == {T0 + 60 * i: float(i) for i in range(1, 6)}
     assert last_update(path) == T0 + 300
 
@@ -48,14 +45,14 @@ def test_a_new_rrd_starts_just_before_its_first_sample_and_follows_the_schema(ro
     archive = Archive(config, clock=lambda: NOW)
     assert archive.write([Sample("x.a", T0 + 60, 1.0, DsType.COUNTER)]) == [None]
     assert archive.write([Sample("y.b", T0 + 60, 1.0, DsType.COUNTER)]) == [None]
-    assert info_field(rrd(root, "x.a"), "step") == "30"
-    assert info_field(rrd(root, "x.a"), "ds[value].type") == "GAUGE"  # the schema pins it
-    assert info_field(rrd(root, "y.b"), "ds[value].type") == "COUNTER"  # the hint decides
-    assert info_field(rrd(root, "y.b"), "rra[0].rows") == "1440"
+    assert info_field(metric_path(root, "x.a"), "step") == "30"
+    assert info_field(metric_path(root, "x.a"), "ds[value].type") == "GAUGE"  # the schema pins it
+    assert info_field(metric_path(root, "y.b"), "ds[value].type") == "COUNTER"  # the hint decides
+    assert info_field(metric_path(root, "y.b"), "rra[0].rows") == "1440"
     fresh = Archive(config, clock=lambda: NOW)
     assert fresh.write([Sample("z.c", T0 + 600, 2.0)]) == [None]
-    assert run_rrdtool("first", str(rrd(root, "z.c"))).strip()  # a real RRD
-    assert info_field(rrd(root, "z.c"), "last_update") == str(T0 + 600)
+    assert run_rrdtool("first", str(metric_path(root, "z.c"))).strip()  # a real RRD
+    assert info_field(metric_path(root, "z.c"), "last_update") == str(T0 + 600)
 
 
 def test_each_bad_sample_is_refused_alone_and_the_good_ones_are_stored(
@@ -97,7 +94,7 @@ def test_each_bad_sample_is_refused_alone_and_the_good_ones_are_stored(
     )
     assert verdicts[13] is None and verdicts[14] is None  # the same sample twice is harmless
     assert "component 1 '-bad'" in str(verdicts[15])
-    stored = known_values(rrd(root, "good.one"), T0, T0 + 300)
+    stored = known_values(metric_path(root, "good.one"), T0, T0 + 300)
     assert (stored[T0 + 60], stored[T0 + 180], stored[T0 + 300]) == (1.0, 3.0, 5.0)
     assert not {2.0, 4.0, 4.5} & set(stored.values())
     assert not (root / "bad").exists() and not (root / "-bad").exists()
@@ -112,7 +109,10 @@ def test_out_of_order_samples_are_refused_with_the_last_update(
         f"out of order: a.b was last updated at {T0 + 300}; only samples after that are stored",
         None,
     ]
-    assert known_values(rrd(root, "a.b"), T0 + 180, T0 + 360) == {T0 + 300: 5.0, T0 + 360: 6.0}
+    assert known_values(metric_path(root, "a.b"), T0 + 180, T0 + 360) == {
+        T0 + 300: 5.0,
+        T0 + 360: 6.0,
+    }
 
 
 def test_sending_a_batch_again_is_harmless(archive: Archive, root: Path) -> None:
@@ -124,24 +124,24 @@ def test_sending_a_batch_again_is_harmless(archive: Archive, root: Path) -> None
     assert other.write(batch) == [None, None, None]
     changed = other.write([Sample("a.b", T0 + 60, 9.0)])
     assert changed == [f"a.b already has a different value at {T0 + 60}"]
-    assert known_values(rrd(root, "a.b"), T0, T0 + 60) == {T0 + 60: 1.0}
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 60) == {T0 + 60: 1.0}
 
 
 def test_a_file_written_by_another_process_stays_the_authority(
     archive: Archive, root: Path
 ) -> None:
     assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
-    run_rrdtool("update", str(rrd(root, "a.b")), f"{T0 + 180}:3")  # another writer
+    run_rrdtool("update", str(metric_path(root, "a.b")), f"{T0 + 180}:3")  # another writer
     verdicts = archive.write([Sample("a.b", T0 + 120, 2.0), Sample("a.b", T0 + 240, 4.0)])
     assert verdicts[0] is not None and "out of order" in verdicts[0]
     assert verdicts[1] is None
-    stored = known_values(rrd(root, "a.b"), T0, T0 + 240)
+    stored = known_values(metric_path(root, "a.b"), T0, T0 + 240)
     assert (stored[T0 + 60], stored[T0 + 180], stored[T0 + 240]) == (1.0, 3.0, 4.0)
     assert 2.0 not in stored.values()
 
 
 def test_a_file_created_by_another_process_first_is_used(archive: Archive, root: Path) -> None:
-    path = rrd(root, "a.b")
+    path = metric_path(root, "a.b")
     path.parent.mkdir(parents=True)
     run_rrdtool(
         "create", str(path), "--start", str(T0), "--step", "60",
@@ -155,14 +155,14 @@ def test_a_file_created_by_another_process_first_is_used(archive: Archive, root:
 def test_a_locked_file_is_retried_until_the_lock_goes(archive: Archive, root: Path) -> None:
     assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(rrd(root, "a.b"))], stdout=subprocess.PIPE
+        [sys.executable, "-c", LOCK_HOLDER, str(metric_path(root, "a.b"))], stdout=subprocess.PIPE
     )
     assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
     started = time.monotonic()
     assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
     assert time.monotonic() - started >= 0.2
     holder.communicate(timeout=10)
-    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
 
 
 LOCK_HOLDER = """
@@ -178,7 +178,7 @@ def test_a_damaged_file_refuses_its_samples_and_the_rest_is_stored(
     archive: Archive, root: Path
 ) -> None:
     assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.c", T0 + 60, 1.0)]) == [None] * 2
-    rrd(root, "a.b").write_bytes(b"not an rrd at all")
+    metric_path(root, "a.b").write_bytes(b"not an rrd at all")
     verdicts = archive.write([Sample("a.b", T0 + 120, 2.0), Sample("a.c", T0 + 120, 2.0)])
     assert verdicts[0] is not None and verdicts[0].startswith("not stored: ")
     assert verdicts[1] is None
@@ -186,9 +186,9 @@ def test_a_damaged_file_refuses_its_samples_and_the_rest_is_stored(
 
 def test_a_deleted_file_is_created_again(archive: Archive, root: Path) -> None:
     assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
-    rrd(root, "a.b").unlink()
+    metric_path(root, "a.b").unlink()
     assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
-    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 120: 2.0}
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 120) == {T0 + 120: 2.0}
 
 
 def test_concurrent_writers_in_several_processes_store_every_sample(root: Path) -> None:
@@ -201,7 +201,7 @@ def test_concurrent_writers_in_several_processes_store_every_sample(root: Path) 
     outputs = [child.communicate(timeout=60)[0].decode() for child in children]
     assert all(child.returncode == 0 for child in children), outputs
     accepted = sum(int(output.split()[0]) for output in outputs)
-    stored = sum(len(known_values(rrd(root, f"m.n{j}"), T0, T0 + 3000)) for j in range(5))
+    stored = sum(len(known_values(metric_path(root, f"m.n{j}"), T0, T0 + 3000)) for j in range(5))
     assert accepted == stored and accepted > 0
 
 

@@ -10,6 +10,7 @@ import pytest
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
+from rrdarchive.metric import metric_path
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.sample import DsType, Sample
 from tests.fixtures_rrdcached import Rrdcached
@@ -17,10 +18,6 @@ from tests.rrdarchive.plain_rrdtool import known_values, last_update, run_rrdtoo
 
 T0 = 1_699_999_980
 NOW = T0 + 3600
-
-
-def rrd(root: Path, metric: str) -> Path:
-    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
 
 
 def make_rrd(path: Path) -> Path:
@@ -112,7 +109,7 @@ def test_the_archive_writes_through_rrdcached_and_reads_see_cached_data(
     archive = open_archive()
     samples = [Sample("host.n1.load", T0 + 60 * i, float(i)) for i in range(1, 6)]
     assert archive.write(samples) == [None] * 5
-    path = rrd(config.root, "host.n1.load")
+    path = metric_path(config.root, "host.n1.load")
     assert last_update(path) == T0  # created, the samples still in rrdcached's memory
     assert archive.last("host.n1.load") == (T0 + 300, 5.0)
     series = archive.fetch("host.n1.load", T0, T0 + 300)
@@ -146,7 +143,7 @@ def test_ordering_and_resending_are_checked_against_rrdcached(
     ]
     first.close()
     second.close()  # closing twice (again at teardown) is harmless
-    assert known_values(rrd(config.root, "a.b"), T0, T0 + 180) == {
+    assert known_values(metric_path(config.root, "a.b"), T0, T0 + 180) == {
         T0 + 60: 1.5,
         T0 + 120: 2.5,
         T0 + 180: 3.5,
@@ -168,7 +165,7 @@ def test_a_counter_rrd_refuses_fractions_before_rrdcached_sees_them(
     ]
     archive.close()
     other.close()
-    assert last_update(rrd(config.root, metric)) == T0 + 300
+    assert last_update(metric_path(config.root, metric)) == T0 + 300
 
 
 def test_writing_with_rrdcached_down_raises_and_stores_nothing(
@@ -184,7 +181,10 @@ def test_writing_with_rrdcached_down_raises_and_stores_nothing(
     rrdcached.start()
     assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
     archive.close()
-    assert known_values(rrd(config.root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+    assert known_values(metric_path(config.root, "a.b"), T0, T0 + 120) == {
+        T0 + 60: 1.0,
+        T0 + 120: 2.0,
+    }
 
 
 def test_an_archive_opened_while_rrdcached_is_down_fails_loudly_on_write(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.metric import metric_path
 from rrdarchive.sample import DsType, Sample
 from rrdarchive.wal import WriteAheadLog, read_segment
 from tests.fixtures_rrdcached import Rrdcached
@@ -19,10 +20,6 @@ from tests.rrdarchive.plain_rrdtool import known_values, last_update
 
 T0 = 1_699_999_980
 NOW = T0 + 3600
-
-
-def rrd(root: Path, metric: str) -> Path:
-    return root.joinpath(*metric.split(".")[:-1], metric.split(".")[-1] + ".rrd")
 
 
 def make_log(directory: Path) -> WriteAheadLog:
@@ -128,11 +125,11 @@ def test_acknowledged_samples_survive_a_sigkill_of_rrdcached_and_of_the_writer(
     rrdcached.start()
     metrics = [f"host.n{i}.load" for i in range(5)]
     # rrdcached lost them: its journal is not synced, and nothing was written to the files
-    assert [last_update(rrd(root, m)) for m in metrics] == [T0] * 5
+    assert [last_update(metric_path(root, m)) for m in metrics] == [T0] * 5
     config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
     Archive(config, clock=lambda: NOW).close()  # opening replays what the dead one logged
     for i, metric in enumerate(metrics):
-        assert known_values(rrd(root, metric), T0, T0 + 180) == {
+        assert known_values(metric_path(root, metric), T0, T0 + 180) == {
             T0 + 60 * m: float(10 * i + m) for m in range(1, 4)
         }
     assert list(wal.iterdir()) == []
@@ -151,7 +148,7 @@ def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
     assert archive.write([Sample("a.b", T0 + 180, 3.0)]) == [None]
     assert archive.last("a.b") == (T0 + 180, 3.0)
     archive.close()
-    assert known_values(rrd(root, "a.b"), T0, T0 + 180) == {
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 180) == {
         T0 + 60: 1.0,
         T0 + 120: 2.0,
         T0 + 180: 3.0,
@@ -169,7 +166,7 @@ def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
     rrdcached.kill()
     rrdcached.start()
     archive.close()  # a flush on the new daemon alone would prove nothing
-    assert known_values(rrd(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
     assert list((tmp_path / "wal").iterdir()) == []
 
 
@@ -182,5 +179,5 @@ def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_pat
     while list(wal.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(wal.iterdir()) == []
-    assert last_update(rrd(config.root, "a.b")) == T0 + 60  # trimming flushed it first
+    assert last_update(metric_path(config.root, "a.b")) == T0 + 60  # trimming flushed it first
     archive.close()
