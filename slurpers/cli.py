@@ -1,0 +1,110 @@
+"""``rexmon-slurp NAME``: run one slurper instance once (what the systemd timer starts).
+
+Exit codes: 0 all delivered; 1 bad configuration or usage; 3 partial (a part of the source
+failed, or the server rejected samples or a batch); 4 server unavailable, batch spooled;
+5 token refused or unreadable, batch spooled; 6 another run of the instance was busy,
+batch spooled. Logs go to stderr without timestamps (journald adds them) and carry
+syslog priority prefixes when stderr is the journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from rrdarchive.errors import ConfigError
+from slurpers.config import SlurperConfig, load_config
+from slurpers.registry import standard_registry
+from slurpers.runner import LOGGER, run_instance
+from slurpers.source import Source
+
+DEFAULT_CONFIG = "etc/slurpers.yaml"
+_PRIORITIES = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+class _JournalFormatter(logging.Formatter):
+    """``<4>message``: journald reads the priority from the prefix."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{_PRIORITIES.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log lines of ``rexmon.slurp.*`` to stderr, without timestamps (journald adds them)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(LOGGER)
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _load(path: str, registry: Mapping[str, Source]) -> SlurperConfig:
+    try:
+        return load_config(Path(path), registry)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("name", required=False)
+@click.option(
+    "--config",
+    "config_path",
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    envvar="REXMON_SLURPERS_CONFIG",
+    help="The slurpers YAML file.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the samples instead of sending them.")
+@click.option("--verbose", "-v", is_flag=True, help="Log debug messages too.")
+@click.option("--list", "list_instances", is_flag=True, help="List the configured instances.")
+@click.option("--check-config", is_flag=True, help="Validate the configuration and exit.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    name: str | None,
+    config_path: str,
+    dry_run: bool,
+    verbose: bool,
+    list_instances: bool,
+    check_config: bool,
+) -> None:
+    """Run the slurper instance NAME once: collect, then push (or spool)."""
+    config = _load(config_path, standard_registry())
+    ctx.obj = config
+    if list_instances:
+        for item in config.instances.values():
+            click.echo(f"{item.name}\t{item.source.name}\t{'.'.join(item.prefix)}")
+        return
+    if check_config:
+        click.echo(f"{config_path}: OK ({len(config.instances)} instances)")
+        return
+    if name is None:
+        raise click.UsageError("give an instance NAME (or --list)")
+    instance = config.instances.get(name)
+    if instance is None:
+        known = ", ".join(config.instances) or "none"
+        raise click.ClickException(f"no instance {name!r} in {config_path} (known: {known})")
+    setup_logging(verbose)
+    out = sys.stdout if dry_run else None
+    try:
+        summary = run_instance(config, instance, dry_run=dry_run, out=out)
+    except OSError as exc:
+        # the spool could not be written: this run's samples are lost, say so loudly
+        raise click.ClickException(f"spool {config.spool.dir}: {exc}") from None
+    logging.getLogger(LOGGER).info("summary %s", summary.line())
+    ctx.exit(summary.exit_code)

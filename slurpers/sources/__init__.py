@@ -1,0 +1,1 @@
+"""The standard sources, one module each; ``slurpers.registry`` lists them."""

@@ -1,0 +1,120 @@
+"""``prometheus``: scrape a Prometheus text endpoint into metric ids.
+
+A sample ``name{a="x",b="y"}`` becomes ``<prefix>.name.x.y`` (label values in the order of
+``labels`` when given, else sorted by label name; ``drop_labels`` are left out). Counters
+(and histogram/summary ``_count``/``_sum``/``_bucket``) are sent as **DERIVE**, rounded to
+integers as rrdtool requires: an exporter restart resets them, and DERIVE (min 0) turns a
+reset into one unknown where COUNTER would see a wrap and draw a spike. The rest is GAUGE.
+``*_created`` samples are skipped by default (they are timestamps, not measurements).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import requests
+
+from rrdarchive.errors import InvalidMetricName, InvalidSample
+from rrdarchive.sample import DsType, Sample
+from rrdarchive.timespec import parse_duration
+from rrdarchive.yamlconf import Node
+from slurpers.promtext import PromSample, parse_text
+from slurpers.source import COMMON_KEYS, Run, Source
+
+KEYS = frozenset({"url", "timeout", "include", "exclude", "labels", "drop_labels"})
+COUNTING = ("_count", "_sum", "_bucket")
+
+
+@dataclass(frozen=True)
+class PrometheusOptions:
+    url: str
+    timeout: float = 10.0
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ("*_created",)
+    labels: tuple[str, ...] | None = None
+    drop_labels: tuple[str, ...] = ()
+
+
+def parse_options(node: Node, instance: str) -> PrometheusOptions:
+    node.mapping(COMMON_KEYS | KEYS, required=("url",))
+    url = node["url"].as_str()
+    if not url.startswith(("http://", "https://")):
+        raise node["url"].error(f"expected an http:// or https:// URL, got {url!r}")
+
+    def strings(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        child = node.get(key)
+        return default if child is None else tuple(child.as_str_list())
+
+    timeout = node.get("timeout")
+    labels = node.get("labels")
+    return PrometheusOptions(
+        url=url,
+        timeout=10.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        include=strings("include", ("*",)),
+        exclude=strings("exclude", ("*_created",)),
+        labels=None if labels is None else tuple(labels.as_str_list()),
+        drop_labels=strings("drop_labels", ()),
+    )
+
+
+def ds_type(sample: PromSample) -> DsType:
+    if sample.family_type == "counter":
+        return DsType.DERIVE
+    if sample.family_type in ("histogram", "summary") and sample.name.endswith(COUNTING):
+        return DsType.DERIVE
+    return DsType.GAUGE
+
+
+def name_parts(sample: PromSample, options: PrometheusOptions) -> tuple[str, ...]:
+    labels = dict(sample.labels)
+    if options.labels is not None:
+        keys = [key for key in options.labels if key in labels]
+    else:
+        keys = sorted(key for key in labels if key not in options.drop_labels)
+    return (sample.name, *(labels[key] for key in keys))
+
+
+def wanted(name: str, options: PrometheusOptions) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in options.include) and not any(
+        fnmatch.fnmatchcase(name, p) for p in options.exclude
+    )
+
+
+def text_samples(run: Run, text: str, options: PrometheusOptions) -> Iterator[Sample]:
+    """Samples from one exposition text; unreadable lines and names become problems."""
+    parsed, errors = parse_text(text)
+    for message in errors:
+        run.problem("exposition", message)
+    for item in parsed:
+        if not wanted(item.name, options):
+            continue
+        if not math.isfinite(item.value):
+            value: float | None = None
+        else:
+            value = item.value
+        try:
+            yield run.sample(name_parts(item, options), value, ds_type(item))
+        except (InvalidMetricName, InvalidSample) as exc:
+            run.problem(item.name, exc)
+
+
+def collect(options: PrometheusOptions, run: Run) -> Iterator[Sample]:
+    try:
+        response = requests.get(options.url, timeout=options.timeout)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        run.problem(f"url {options.url}", f"{type(exc).__name__}: {exc}")
+        return
+    yield from text_samples(run, response.text, options)
+
+
+SOURCE = Source(
+    name="prometheus",
+    description="scrape a Prometheus text-format endpoint",
+    parse_options=parse_options,
+    collect=collect,
+    default_prefix="prom.{instance}",
+)

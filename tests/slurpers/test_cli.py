@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from slurpers.cli import main
+from slurpers.runner import EXIT_SPOOLED, LOGGER
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def forget_cli_log_handlers() -> Iterator[None]:
+    """The CLI points its logger at CliRunner's stderr; do not leave that behind."""
+    yield
+    logger = logging.getLogger(LOGGER)
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+
+
+def write_config(tmp_path: Path, body: str = "") -> Path:
+    path = tmp_path / "slurpers.yaml"
+    path.write_text(
+        f"""\
+server:
+  url: http://127.0.0.1:9
+  token: cli-secret-token
+  retries: 0
+  timeout: 2s
+spool:
+  dir: {tmp_path / "spool"}
+hostname: n1
+instances:
+  demo:
+    source: demo
+{body}"""
+    )
+    return path
+
+
+def test_list_shows_each_instance_its_source_and_prefix() -> None:
+    result = CliRunner().invoke(main, ["--list", "--config", str(REPO / "etc" / "slurpers.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "farm\tbatch\tbatch.farm" in result.output.splitlines()
+
+
+def test_check_config_validates_the_example_file() -> None:
+    result = CliRunner().invoke(
+        main, ["--check-config", "--config", str(REPO / "etc/slurpers.yaml")]
+    )
+    assert result.exit_code == 0
+    assert "OK (8 instances)" in result.output
+
+
+def test_dry_run_prints_samples_to_stdout(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--dry-run", "--config", str(write_config(tmp_path))]
+    )
+    assert result.exit_code == 0, result.output
+    assert "demo.n1.a.sine " in result.output
+    assert "summary demo: collected=2" in result.output
+
+
+def test_a_config_error_is_one_clear_line_with_file_and_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "    colour: blue\n")
+    result = CliRunner().invoke(main, ["demo", "--config", str(path)])
+    assert result.exit_code == 1
+    assert f"Error: {path}:12: instances.demo.colour: unknown key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_instance_names_the_known_ones(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["nope", "--config", str(write_config(tmp_path))])
+    assert result.exit_code == 1
+    assert "no instance 'nope'" in result.output and "known: demo" in result.output
+
+
+def test_an_unreachable_server_spools_exits_4_and_never_prints_the_token(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "-v", "--config", str(write_config(tmp_path))])
+    assert result.exit_code == EXIT_SPOOLED
+    assert "server unavailable" in result.output
+    assert "spooled=2" in result.output
+    assert "cli-secret-token" not in result.output
