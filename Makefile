@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql
+DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit bench deps venv clean

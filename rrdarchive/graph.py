@@ -29,7 +29,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def escape_text(text: str) -> str:
     """Text safe inside a graph element: control characters dropped, ``\\`` and ``:`` escaped."""
     cleaned = _CONTROL.sub(" ", text)[:MAX_LABEL]
-    return cleaned.replace("\\", "\\\\").replace(":", "\\:")
+    escaped = cleaned.replace("\\", "\\\\").replace(":", "\\:")
+    # rrdtool reads a final backslash + letter (\c, \l, \n ...) as a layout code even when
+    # the backslash is escaped: a trailing space keeps the text as written
+    return escaped + " " if escaped[-2:-1] == "\\" and escaped[-1:].isalpha() else escaped
 
 
 def escape_path(path: Path) -> str:

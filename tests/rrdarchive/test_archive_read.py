@@ -14,7 +14,7 @@ from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError, InvalidMetricName
 from rrdarchive.graph import Band, HLine, escape_text, graph_elements
 from rrdarchive.sample import Sample
-from tests.rrdarchive.plain_rrdtool import fetch_values
+from tests.plain_rrdtool import fetch_values
 
 T0 = 1_699_999_980
 NOW = T0 + 3600

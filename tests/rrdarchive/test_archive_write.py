@@ -14,7 +14,7 @@ from rrdarchive.config import ArchiveConfig
 from rrdarchive.metric import metric_path
 from rrdarchive.sample import DsType, Sample
 from rrdarchive.schemas import Schema, SchemaSet, Tier
-from tests.rrdarchive.plain_rrdtool import info_field, known_values, last_update, run_rrdtool
+from tests.plain_rrdtool import info_field, known_values, last_update, run_rrdtool
 
 T0 = 1_699_999_980  # a multiple of the 60 s step, so stored points equal the fed values
 NOW = T0 + 3600

@@ -14,7 +14,7 @@ from rrdarchive.metric import metric_path
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.sample import DsType, Sample
 from tests.fixtures_rrdcached import Rrdcached
-from tests.rrdarchive.plain_rrdtool import known_values, last_update, run_rrdtool
+from tests.plain_rrdtool import known_values, last_update, run_rrdtool
 
 T0 = 1_699_999_980
 NOW = T0 + 3600

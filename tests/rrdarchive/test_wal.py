@@ -16,7 +16,7 @@ from rrdarchive.metric import metric_path
 from rrdarchive.sample import DsType, Sample
 from rrdarchive.wal import WriteAheadLog, read_segment
 from tests.fixtures_rrdcached import Rrdcached
-from tests.rrdarchive.plain_rrdtool import known_values, last_update
+from tests.plain_rrdtool import known_values, last_update
 
 T0 = 1_699_999_980
 NOW = T0 + 3600

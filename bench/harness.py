@@ -1,0 +1,237 @@
+"""What every benchmark shares: a temporary rexmon server under gunicorn (optionally
+behind a real rrdcached), figures printed and written to ``bench/results/<name>.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    root: Path
+    config_path: Path
+    rrdcached: str | None
+    gunicorn: Gunicorn | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(check: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not come up in {timeout:.0f}s")
+
+
+@contextmanager
+def rrdcached_process(directory: Path, root: Path) -> Iterator[str]:
+    """A real rrdcached on a unix socket, writing under ``root``.
+
+    ``-F``: with a journal (``-j``) rrdcached does not write its pending updates to the
+    files on SIGTERM unless told to (it would replay the journal at its next start), and
+    the benchmarks read the files without it once it has stopped.
+    """
+    socket_path = directory / "rrdcached.sock"
+    journal = directory / "journal"
+    journal.mkdir()
+    process = subprocess.Popen(
+        [
+            "rrdcached",
+            "-g",
+            "-l",
+            f"unix:{socket_path}",
+            "-b",
+            str(root),
+            "-B",
+            "-F",
+            "-j",
+            str(journal),
+            "-p",
+            str(directory / "rrdcached.pid"),
+            "-w",
+            "300",
+            "-z",
+            "30",
+            "-f",
+            "600",
+            "-t",
+            "4",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(socket_path.exists, "rrdcached")
+        yield f"unix:{socket_path}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+
+
+def write_server_config(
+    directory: Path, schemas: Path, rrdcached: str | None = None
+) -> tuple[str, Path, Path]:
+    """A server config under ``directory`` with one push token: (token, root, config path)."""
+    from web.tokens import digest_token, new_token
+
+    token = new_token()
+    root = directory / "rrd"
+    root.mkdir(exist_ok=True)
+    archive: dict[str, Any] = {"root": str(root), "schemas": str(schemas), "max_age": "30d"}
+    if rrdcached:
+        archive.update(rrdcached=rrdcached, wal=str(directory / "wal"))
+    config = {
+        "archive": archive,
+        "database": {"url": f"sqlite:///{directory / 'rexmon.db'}"},
+        "web": {
+            "secret_key_file": str(directory / "secret-key"),
+            "max_body": "64MB",
+            "tokens": [{"name": "bench", "digest": digest_token(token), "metrics": ["*"]}],
+        },
+    }
+    config_path = directory / "rexmon.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    return token, root, config_path
+
+
+class Gunicorn:
+    """gunicorn serving the real app on a fixed port; it can be stopped and started again
+    (the clients keep their URL), as an operator restarting the service would."""
+
+    def __init__(
+        self, config_path: Path, port: int | None = None, *, workers: int = 2, threads: int = 2
+    ) -> None:
+        self.config_path = config_path
+        self.port = port or free_port()
+        self.workers = workers
+        self.threads = threads
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        """Start and wait until ``/healthz`` answers."""
+        if self.running:
+            return
+        env = dict(os.environ, REXMON_CONFIG=str(self.config_path))
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+                "web.app:create_app()",
+            ],
+            env=env,
+            cwd=REPO,
+        )
+        try:
+            wait_for(self._up, "gunicorn")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _up(self) -> bool:
+        if not self.running:
+            raise RuntimeError(f"gunicorn exited with {self.process and self.process.returncode}")
+        return requests.get(self.url + "/healthz", timeout=1).ok
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """SIGTERM (a graceful stop: requests in progress are answered) and wait."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=timeout)
+        self.process = None
+
+
+@contextmanager
+def rexmon_server(
+    directory: Path,
+    schemas: Path,
+    *,
+    workers: int = 2,
+    threads: int = 2,
+    rrdcached: str | None = None,
+) -> Iterator[Server]:
+    """gunicorn serving the real app, as `rexmon-web serve` does in production."""
+    token, root, config_path = write_server_config(directory, schemas, rrdcached)
+    gunicorn = Gunicorn(config_path, workers=workers, threads=threads)
+    gunicorn.start()
+    try:
+        yield Server(gunicorn.url, token, root, config_path, rrdcached, gunicorn)
+    finally:
+        gunicorn.stop()
+
+
+def save(name: str, figures: dict[str, Any]) -> Path:
+    """Write the figures with a note of the machine they were measured on."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "benchmark": name,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        **figures,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {path.relative_to(REPO)}")
+    return path
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

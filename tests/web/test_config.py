@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rrdarchive.errors import ConfigError
+from web.cli import main
+from web.config import load_server_config, load_tokens
+from web.tokens import TokenRegistry, digest_token
+
+REPO = Path(__file__).resolve().parents[2]
+ARCHIVE = f"archive:\n  root: rrd\n  schemas: {REPO / 'etc' / 'archive.yaml'}\n"
+
+
+def test_the_example_server_config_loads() -> None:
+    config = load_server_config(REPO / "etc" / "rexmon.yaml")
+    assert config.archive.root.resolve() == (REPO / "var" / "rrd").resolve()
+    assert config.web.max_body_bytes == 16 * 1024 * 1024
+    assert config.site.timezone.key == "UTC"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rexmon.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_config_errors_name_the_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, ARCHIVE + "web:\n  max_body: lots\n")
+    with pytest.raises(ConfigError, match=r"rexmon.yaml:5: web.max_body: expected a size"):
+        load_server_config(path)
+    path = write(tmp_path, ARCHIVE + "wbe: {}\n")
+    with pytest.raises(ConfigError, match=r"rexmon.yaml:4: wbe: unknown key"):
+        load_server_config(path)
+    path = write(tmp_path, ARCHIVE + "site:\n  timezone: Mars/Base\n")
+    with pytest.raises(ConfigError, match=r":5: site.timezone: unknown time zone"):
+        load_server_config(path)
+
+
+def test_tokens_are_stored_as_digests_and_limited_to_globs(tmp_path: Path) -> None:
+    digest = digest_token("s3cret")
+    path = write(
+        tmp_path,
+        ARCHIVE + "web:\n  tokens:\n"
+        f"    - name: n1\n      digest: '{digest}'\n      metrics: ['host.node01_*']\n",
+    )
+    registry = TokenRegistry(load_tokens(load_server_config(path).web))
+    token = registry.find("s3cret")
+    assert token is not None and token.name == "n1"
+    assert token.allows("host.node01_fnal_gov.cpu")
+    assert not token.allows("host.node02_fnal_gov.cpu")
+    assert registry.find("wrong") is None
+
+
+def test_a_token_entry_with_a_plain_secret_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n    - name: n1\n      digest: s3cret\n")
+    with pytest.raises(ConfigError, match=r":7: web.tokens\[0\].digest: expected 'sha256:'"):
+        load_server_config(path)
+
+
+def test_the_cli_makes_tokens_and_checks_the_config(tmp_path: Path) -> None:
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens_file: tokens.yaml\n")
+    runner = CliRunner()
+    made = runner.invoke(
+        main,
+        [
+            "--config",
+            str(path),
+            "token",
+            "node01",
+            "--metrics",
+            "host.node01_*",
+            "--add-to",
+            str(tmp_path / "tokens.yaml"),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret not in (tmp_path / "tokens.yaml").read_text()
+    assert (tmp_path / "tokens.yaml").stat().st_mode & 0o077 == 0
+    registry = TokenRegistry(load_tokens(load_server_config(path).web))
+    assert registry.find(secret) is not None
+    checked = runner.invoke(main, ["--config", str(path), "check-config"])
+    assert checked.exit_code == 0
+    assert "push tokens: 1" in checked.output
+    broken = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "check-config"])
+    assert broken.exit_code == 1
+    assert "cannot read" in broken.output
+    assert "Traceback" not in broken.output

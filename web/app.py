@@ -1,0 +1,110 @@
+"""The Flask application factory: ``create_app(config)``, no module-level app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from web import (
+    alarms,
+    api,
+    display,
+    downtimes,
+    graphs,
+    guard,
+    health,
+    ingest,
+    selfmetrics,
+    services,
+    status,
+)
+from web.auth import Authenticator
+from web.config import ServerConfig, load_server_config
+
+CONFIG_ENV = "REXMON_CONFIG"
+
+
+def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
+    """Build the app from a loaded config, a config path, or ``$REXMON_CONFIG``."""
+    if config is None:
+        config = os.environ.get(CONFIG_ENV, "etc/rexmon.yaml")
+    if not isinstance(config, ServerConfig):
+        config = load_server_config(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.web.max_body_bytes
+    app.config["SECRET_KEY"] = read_or_make_secret_key(config.web.secret_key_file)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    guard.init_app(app, Authenticator(config.web.auth))
+    services.init_app(app, config)
+    app.register_blueprint(ingest.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(downtimes.bp)
+    app.register_blueprint(graphs.bp)
+    app.register_blueprint(status.bp)
+    app.register_blueprint(alarms.bp)
+    app.register_blueprint(selfmetrics.bp)
+    _add_template_helpers(app, config)
+    display.init_app(app)
+    app.register_error_handler(HTTPException, _json_error_for_api)
+    return app
+
+
+def read_or_make_secret_key(path: Path) -> bytes:
+    """The session signing key, made (readable by its owner only) on first start.
+
+    Written to a temporary file and linked into place, so gunicorn workers starting
+    together all end up with the same complete key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_bytes()
+
+
+NAV_LINKS = (
+    ("status.index", "Status"),
+    ("alarms.index", "Alarms"),
+    ("downtimes.index", "Downtimes"),
+)
+
+
+def _add_template_helpers(app: Flask, config: ServerConfig) -> None:
+    zone = config.site.timezone
+
+    @app.template_filter("localtime")
+    def localtime(seconds: int | None) -> str:
+        if seconds is None:
+            return ""
+        return datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    @app.context_processor
+    def site() -> dict[str, Any]:
+        return {"site_name": config.site.name, "site_zone": zone.key, "nav_links": NAV_LINKS}
+
+
+def _json_error_for_api(error: HTTPException) -> Any:
+    """API clients get JSON errors; pages keep Flask's HTML ones."""
+    from flask import request
+
+    if request.path.startswith("/api/"):
+        response = jsonify(error=error.description, status=error.code)
+        response.status_code = error.code or 500
+        return response
+    return error

@@ -1,0 +1,121 @@
+"""Parsing an ingest request body into samples, one verdict per sample.
+
+A body is JSON ``{"samples": [...]}`` or Graphite plaintext lines. Only a body that cannot
+be read as a whole raises :class:`MalformedBatch`; every bad sample becomes a
+:class:`Rejection` with its index, and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from rrdarchive.errors import InvalidSample, RexmonError
+from rrdarchive.sample import Sample, iter_plaintext, parse_plaintext_line, sample_from_json
+
+MAX_ECHO = 300
+
+
+class MalformedBatch(RexmonError):
+    """The request body as a whole is unreadable (400)."""
+
+
+class BatchTooLarge(RexmonError):
+    """The body, once decompressed, is over the size limit (413)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    metric: str | None
+    error: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "metric": self.metric, "error": self.error}
+        if self.line is not None:
+            data["line"] = self.line
+        return data
+
+
+@dataclass
+class Batch:
+    """Valid samples with their index in the request, and the rejected ones."""
+
+    samples: list[tuple[int, Sample]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding``; stops at ``limit`` bytes so a gzip bomb costs nothing."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise MalformedBatch(f"unsupported Content-Encoding {encoding!r}; use gzip")
+    wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise MalformedBatch(f"body is not valid {encoding}: {exc}") from None
+    if len(data) > limit:
+        raise BatchTooLarge(f"body is larger than {limit} bytes once decompressed")
+    if not inflater.eof:
+        raise MalformedBatch(f"body is truncated {encoding} data")
+    return data
+
+
+def parse_batch(body: bytes, content_type: str) -> Batch:
+    """Read a decompressed body as JSON or plaintext, depending on ``content_type``."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBatch(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    if mime in ("text/plain", "application/x-graphite"):
+        return _parse_plaintext(text)
+    if mime in ("application/json", ""):
+        return _parse_json(text)
+    raise MalformedBatch(f"unsupported Content-Type {mime!r}; use application/json or text/plain")
+
+
+def _parse_json(text: str) -> Batch:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedBatch(f"body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("samples"), list):
+        raise MalformedBatch('expected a JSON object {"samples": [...]}')
+    extra = set(document) - {"samples"}
+    if extra:
+        raise MalformedBatch(f"unknown top-level field(s): {', '.join(sorted(extra))}")
+    batch = Batch()
+    for index, item in enumerate(document["samples"]):
+        try:
+            batch.samples.append((index, sample_from_json(item)))
+        except InvalidSample as exc:
+            metric = item.get("metric") if isinstance(item, dict) else None
+            batch.rejected.append(Rejection(index, _echo(metric), str(exc)))
+    return batch
+
+
+def _parse_plaintext(text: str) -> Batch:
+    batch = Batch()
+    for index, (line_number, line) in enumerate(iter_plaintext(text)):
+        try:
+            batch.samples.append((index, parse_plaintext_line(line)))
+        except InvalidSample as exc:
+            batch.rejected.append(
+                Rejection(index, _echo(line.split()[0]), str(exc), line=line_number)
+            )
+    return batch
+
+
+def _echo(metric: object) -> str | None:
+    """The metric name as sent, cut short, for the rejection list."""
+    if not isinstance(metric, str):
+        return None
+    return metric if len(metric) <= MAX_ECHO else metric[:MAX_ECHO] + "..."

@@ -1,0 +1,114 @@
+"""``rexmon-web``: check the config, make push tokens, serve the app, run the demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+import yaml
+
+from rrdarchive.errors import RexmonError
+from rrdarchive.metric import validate_glob
+from web.app import CONFIG_ENV
+from web.config import ServerConfig, load_server_config, load_tokens
+from web.tokens import digest_token, new_token
+
+DEFAULT_CONFIG = "etc/rexmon.yaml"
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    default=lambda: os.environ.get(CONFIG_ENV, DEFAULT_CONFIG),
+    show_default=DEFAULT_CONFIG,
+    type=click.Path(dir_okay=False),
+    help="Server configuration file (also $REXMON_CONFIG).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str) -> None:
+    """The rexmon web app and ingest API."""
+    ctx.obj = config_path
+
+
+def load(ctx: click.Context) -> ServerConfig:
+    try:
+        config = load_server_config(ctx.obj)
+        load_tokens(config.web)
+    except RexmonError as exc:
+        raise click.ClickException(str(exc)) from None
+    return config
+
+
+@main.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the configuration and say what it sets up."""
+    config = load(ctx)
+    click.echo(f"{ctx.obj}: OK")
+    click.echo(f"  archive root: {config.archive.root}")
+    click.echo(f"  push tokens: {len(load_tokens(config.web))}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--metrics", multiple=True, help="Metric glob the token may write (repeatable).")
+@click.option(
+    "--add-to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the entry to this tokens file (created if missing).",
+)
+def token(name: str, metrics: tuple[str, ...], add_to: Path | None) -> None:
+    """Make a new push token NAME; prints the secret once and the entry to store."""
+    try:
+        globs = [validate_glob(glob) for glob in metrics] or ["*"]
+    except RexmonError as exc:
+        raise click.ClickException(str(exc)) from None
+    secret = new_token()
+    entry = {"name": name, "digest": digest_token(secret), "metrics": globs}
+    if add_to is not None:
+        add_token_entry(add_to, entry)
+        click.echo(f"added token {name!r} to {add_to}", err=True)
+    else:
+        click.echo(yaml.safe_dump({"tokens": [entry]}, sort_keys=False), err=True)
+    click.echo(secret)
+
+
+def add_token_entry(path: Path, entry: Mapping[str, object]) -> None:
+    """Append one token entry to a tokens file, keeping it readable only by its owner."""
+    document = yaml.safe_load(path.read_text()) if path.exists() else None
+    document = document or {"tokens": []}
+    document.setdefault("tokens", []).append(dict(entry))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
+    temporary.chmod(0o600)
+    temporary.replace(path)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8080", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(ctx: click.Context, bind: str, workers: int) -> None:
+    """Serve the app with gunicorn (the production server)."""
+    load(ctx)
+    os.environ[CONFIG_ENV] = str(Path(ctx.obj).resolve())
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    args = [str(gunicorn), "--bind", bind, "--workers", str(workers)]
+    args += ["--access-logfile", "-", "web.app:create_app()"]
+    os.execv(args[0], args)
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def demo(ctx: click.Context, port: int) -> None:
+    """Start the whole system on embedded defaults (what `make run` does)."""
+    from web.demo import run_demo
+
+    config = load(ctx)
+    run_demo(config, Path(ctx.obj), port)

@@ -1,0 +1,84 @@
+"""The server configuration (``etc/rexmon.yaml``) as the web app sees it.
+
+Each package parses its own section (``archive:`` by rrdarchive, ``database:`` by
+downtime); this module composes them and owns ``site:`` and ``web:``. Relative paths
+are relative to the directory of the config file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from downtime.config import DatabaseConfig, database_config_from_node
+from rrdarchive.config import ArchiveConfig, archive_config_from_node
+from rrdarchive.site import SiteConfig, site_config_from_node
+from rrdarchive.sizes import parse_size
+from rrdarchive.yamlconf import Node, load_yaml
+from web.auth import AuthConfig, auth_config_from_node
+from web.tokens import Token, tokens_from_node
+
+SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd"})
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    secret_key_file: Path
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    tokens: tuple[Token, ...] = ()
+    tokens_file: Path | None = None
+    auth: AuthConfig = AuthConfig()
+    alarm_rules: Path | None = None  # etc/alarms.yaml: thresholds drawn on graphs
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    source: Path
+    site: SiteConfig
+    archive: ArchiveConfig
+    database: DatabaseConfig
+    web: WebConfig
+
+
+def load_server_config(path: Path | str) -> ServerConfig:
+    """Read and validate the whole server config; raises ConfigError naming file:line key."""
+    source = Path(path)
+    root = load_yaml(source).mapping(SECTIONS, required=("archive",))
+    base_dir = source.resolve().parent
+    return ServerConfig(
+        source=source,
+        site=site_config_from_node(root.get("site")),
+        archive=archive_config_from_node(root["archive"], base_dir),
+        database=database_config_from_node(root.get("database"), base_dir),
+        web=_web(root.get("web"), base_dir),
+    )
+
+
+def _web(node: Node | None, base_dir: Path) -> WebConfig:
+    if node is None:
+        return WebConfig(secret_key_file=base_dir / "../var/secret-key")
+    node.mapping({"secret_key_file", "max_body", "tokens", "tokens_file", "auth", "alarm_rules"})
+    secret, size, tokens, tokens_file, rules = (
+        node.get(key)
+        for key in ("secret_key_file", "max_body", "tokens", "tokens_file", "alarm_rules")
+    )
+    return WebConfig(
+        secret_key_file=base_dir / (secret.as_str() if secret else "../var/secret-key"),
+        max_body_bytes=size.parse(parse_size) if size else DEFAULT_MAX_BODY,
+        tokens=tuple(tokens_from_node(tokens)) if tokens else (),
+        tokens_file=base_dir / tokens_file.as_str() if tokens_file else None,
+        auth=auth_config_from_node(node.get("auth"), base_dir),
+        alarm_rules=base_dir / rules.as_str() if rules else None,
+    )
+
+
+def load_tokens(config: WebConfig) -> list[Token]:
+    """Inline tokens plus those of ``tokens_file`` (read at start-up; absent file = none)."""
+    tokens = list(config.tokens)
+    if config.tokens_file is not None and config.tokens_file.exists():
+        node = load_yaml(config.tokens_file).mapping({"tokens"})
+        listed = node.get("tokens")
+        if listed is not None:
+            tokens.extend(tokens_from_node(listed))
+    return tokens

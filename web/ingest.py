@@ -1,0 +1,94 @@
+"""The ingest blueprint: ``POST /api/v1/samples`` with a bearer token.
+
+Answers 200 with ``{"accepted": N, "rejected": [...]}`` once the accepted samples are
+durable; 400 only for a body unreadable as a whole; 401/403 for token problems; 413 over
+the size limit; 503 when the archive cannot store anything right now (the slurper spools).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from rrdarchive.errors import ArchiveError
+from web.batch import Batch, BatchTooLarge, MalformedBatch, Rejection, decompress, parse_batch
+from web.services import get_services
+from web.tokens import Token
+
+bp = Blueprint("ingest", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.post("/api/v1/samples")
+def post_samples() -> Any:
+    services = get_services()
+    token = _authenticate(services.tokens.find)
+    if isinstance(token, Response):
+        return token
+    limit = services.config.web.max_body_bytes
+    try:
+        body = decompress(request.get_data(cache=False), request.content_encoding or "", limit)
+        batch = parse_batch(body, request.content_type or "")
+    except BatchTooLarge as exc:
+        return _error(413, str(exc))
+    except MalformedBatch as exc:
+        return _error(400, str(exc))
+    total = len(batch.samples) + len(batch.rejected)
+    if total and _drop_forbidden(batch, token) == total:
+        services.counters.count_samples(0, total)
+        return _error(403, f"token {token.name!r} may not write these metrics")
+    try:
+        started = time.perf_counter()
+        verdicts = services.archive.write([sample for _, sample in batch.samples])
+        services.counters.observe_write(time.perf_counter() - started)
+    except ArchiveError as exc:
+        log.error("ingest: archive unavailable, refusing batch of %d: %s", len(batch.samples), exc)
+        response = _error(503, "archive unavailable, retry later")
+        response.headers["Retry-After"] = "30"
+        return response
+    for (index, sample), verdict in zip(batch.samples, verdicts, strict=True):
+        if verdict is not None:
+            batch.rejected.append(Rejection(index, sample.metric, verdict))
+    batch.rejected.sort(key=lambda rejection: rejection.index)
+    accepted = len(batch.samples) - sum(v is not None for v in verdicts)
+    services.counters.count_samples(accepted, len(batch.rejected))
+    return jsonify(accepted=accepted, rejected=[r.to_json() for r in batch.rejected])
+
+
+def _authenticate(find: Any) -> Token | Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        response = _error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+    else:
+        token: Token | None = find(secret.strip())
+        if token is not None:
+            return token
+        response = _error(401, "unknown token")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="rexmon"'
+    return response
+
+
+def _drop_forbidden(batch: Batch, token: Token) -> int:
+    """Move samples outside the token's metric globs to the rejected list; count them."""
+    allowed = []
+    refused = 0
+    for index, sample in batch.samples:
+        if token.allows(sample.metric):
+            allowed.append((index, sample))
+        else:
+            refused += 1
+            batch.rejected.append(
+                Rejection(index, sample.metric, f"token {token.name!r} may not write this metric")
+            )
+    batch.samples = allowed
+    return refused
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify(error=message, status=status)
+    response.status_code = status
+    return response

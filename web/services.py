@@ -1,0 +1,105 @@
+"""The long-lived objects of the app (config, archive, tokens) and their getters.
+
+``init_app`` stores them in ``app.extensions``; the archive is opened lazily on first use
+so that each gunicorn worker opens its own after the fork.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+from sqlalchemy.engine import Engine
+
+from alarmd.rules import AlarmConfig, load_rules_without_secrets
+from alarmd.statestore import AlarmStore
+from downtime.database import open_database
+from downtime.policy import Actor, ScopePolicy
+from downtime.store import DowntimeStore
+from rrdarchive.archive import Archive
+from web.auth import Role, User
+from web.config import ServerConfig, load_tokens
+from web.counters import ServerCounters
+from web.tokens import TokenRegistry
+
+_KEY = "rexmon"
+
+
+class Services:
+    """What the blueprints share; one per app."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.tokens = TokenRegistry(load_tokens(config.web))
+        self._archive: Archive | None = None
+        self._engine: Engine | None = None
+        self._alarm_rules: AlarmConfig | None = None
+        self._alarm_store: AlarmStore | None = None
+        self.counters = ServerCounters()
+        self._lock = threading.Lock()
+
+    @property
+    def archive(self) -> Archive:
+        with self._lock:
+            if self._archive is None:
+                self._archive = Archive(self.config.archive)
+            return self._archive
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                engine = open_database(self.config.database.url)
+                DowntimeStore(engine).migrate()
+                self._engine = engine
+            return self._engine
+
+    @property
+    def alarm_rules(self) -> AlarmConfig | None:
+        """The alarm rules (for thresholds on graphs), read once; None when not configured."""
+        path = self.config.web.alarm_rules
+        if path is None:
+            return None
+        with self._lock:
+            if self._alarm_rules is None:
+                self._alarm_rules = load_rules_without_secrets(path)
+            return self._alarm_rules
+
+    @property
+    def alarm_store(self) -> AlarmStore:
+        """alarmd's state (records, history, notification log), tables made on first use."""
+        engine = self.engine
+        with self._lock:
+            if self._alarm_store is None:
+                store = AlarmStore(engine)
+                store.migrate()
+                self._alarm_store = store
+            return self._alarm_store
+
+    def downtimes_for(self, user: User) -> DowntimeStore:
+        """The store as this user may use it: admins are not limited to scopes."""
+        policy: ScopePolicy | None = self.config.web.auth.scopes
+        return DowntimeStore(self.engine, policy=None if user.role >= Role.ADMIN else policy)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._archive is not None:
+                self._archive.close()
+                self._archive = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+                self._alarm_store = None
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.name, user.groups)
+
+
+def init_app(app: Flask, config: ServerConfig) -> None:
+    app.extensions[_KEY] = Services(config)
+
+
+def get_services(app: Flask | None = None) -> Services:
+    services: Services = (app or current_app).extensions[_KEY]
+    return services

@@ -1,0 +1,79 @@
+"""Bearer tokens for pushing samples: stored as SHA-256 digests, each limited to globs.
+
+Tokens are long random strings, so a plain SHA-256 digest is enough to keep the stored
+form useless to a reader of the config; lookups compare digests only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from rrdarchive.metric import glob_matcher
+from rrdarchive.yamlconf import Node
+
+DIGEST_PREFIX = "sha256:"
+TOKEN_KEYS = frozenset({"name", "digest", "metrics"})
+
+
+def digest_token(token: str) -> str:
+    """The stored form of a token."""
+    return DIGEST_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One configured token: who it is, and which metrics it may write."""
+
+    name: str
+    digest: str
+    metrics: tuple[str, ...] = ("*",)
+    _matchers: tuple[Callable[[str], bool], ...] = field(
+        init=False, repr=False, compare=False, default=()
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_matchers", tuple(glob_matcher(g) for g in self.metrics))
+
+    def allows(self, metric: str) -> bool:
+        return any(match(metric) for match in self._matchers)
+
+
+def tokens_from_node(node: Node) -> list[Token]:
+    """Parse a list of ``{name, digest, metrics}`` entries."""
+    tokens = []
+    for item in node.as_list():
+        item.mapping(TOKEN_KEYS, required=("name", "digest"))
+        digest_node = item["digest"]
+        digest = digest_node.as_str()
+        if not digest.startswith(DIGEST_PREFIX) or len(digest) != len(DIGEST_PREFIX) + 64:
+            raise digest_node.error(
+                "expected 'sha256:' and 64 hex digits (make one with `rexmon-web token`)"
+            )
+        metrics_node = item.get("metrics")
+        globs = ("*",) if metrics_node is None else tuple(metrics_node.as_str_list())
+        try:
+            tokens.append(Token(item["name"].as_str(), digest, globs))
+        except ValueError as exc:
+            raise (metrics_node or item).error(str(exc)) from None
+    return tokens
+
+
+class TokenRegistry:
+    """Finds the token behind a bearer secret."""
+
+    def __init__(self, tokens: Iterable[Token]) -> None:
+        self._by_digest = {token.digest: token for token in tokens}
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def find(self, secret: str) -> Token | None:
+        return self._by_digest.get(digest_token(secret))
