@@ -1,0 +1,98 @@
+"""alarmd's tables (SQLAlchemy Core) and their migrations, in the shared database.
+
+- ``alarm_record``: the current record of each (rule, metric): the whole record as JSON
+  (:func:`alarmd.record.record_to_dict`) plus indexed columns for the web pages; ``state``
+  is the *shown* state (SILENCED inside a planned downtime), ``version`` counts writes so
+  that an acknowledgement filed by the web is never overwritten by the daemon.
+- ``alarm_transition``: every change of shown state or severity.
+- ``alarm_outbox``: each message to send, stored as ``pending`` in the transaction that
+  stores the state change, then marked ``sent`` / ``failed`` (retried) / ``gave-up`` /
+  ``nothing``.
+- ``alarm_notification``: the log of every attempt (and of what a downtime suppressed).
+
+Migrations are append-only; the tables below always describe the newest version.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from downtime.database import Migration
+
+COMPONENT = "alarmd"
+
+metadata = sa.MetaData()
+
+
+def _tables(meta: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
+    record = sa.Table(
+        "alarm_record",
+        meta,
+        sa.Column("rule", sa.String(64), primary_key=True),
+        sa.Column("metric", sa.String(255), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False, index=True),
+        sa.Column("severity", sa.String(16), nullable=True),
+        sa.Column("since", sa.Float, nullable=False),
+        sa.Column("value", sa.Float, nullable=True),
+        sa.Column("updated", sa.Float, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Index("ix_alarm_record_metric", "metric"),
+    )
+    transition = sa.Table(
+        "alarm_transition",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("rule", sa.String(64), nullable=False),
+        sa.Column("metric", sa.String(255), nullable=False),
+        sa.Column("at", sa.Float, nullable=False, index=True),
+        sa.Column("from_state", sa.String(16), nullable=False),
+        sa.Column("to_state", sa.String(16), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=True),
+        sa.Column("value", sa.Float, nullable=True),
+        sa.Index("ix_alarm_transition_metric_at", "metric", "at"),
+    )
+    outbox = sa.Table(
+        "alarm_outbox",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("created", sa.Float, nullable=False),
+        sa.Column("receiver", sa.String(255), nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("notify_type", sa.String(16), nullable=False),
+        sa.Column("alarms", sa.Text, nullable=False),  # JSON list of "rule:metric"
+        sa.Column("status", sa.String(16), nullable=False, index=True),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_at", sa.Float, nullable=False),
+        sa.Column("updated", sa.Float, nullable=False),
+    )
+    notification = sa.Table(
+        "alarm_notification",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.Float, nullable=False, index=True),
+        sa.Column("receiver", sa.String(255), nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("outcome", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("alarms", sa.Text, nullable=False),  # JSON list of "rule:metric"
+        sa.Column("outbox_id", sa.Integer, nullable=True),
+    )
+    return record, transition, outbox, notification
+
+
+record, transition, outbox, notification = _tables(metadata)
+
+
+def _v1_create_tables(connection: Connection) -> None:
+    """The first schema. Before a later version changes :func:`_tables`, spell today's
+    tables out here (as ``downtime.schema`` does): a shipped migration never changes."""
+    frozen = sa.MetaData()
+    _tables(frozen)
+    frozen.create_all(connection)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables,)

@@ -1,0 +1,219 @@
+"""alarmd cycle time and memory for 1k, 10k and 100k (rule, metric) pairs.
+
+    .venv/bin/python bench/alarmd.py [--sizes 1000,10000,100000] [--cycles 3]
+                                     [--work /tmp/rexmon-bench-alarmd] [--budget 270]
+
+Two rules match every metric (a last-value test and an ``avg(5m)`` window), so N pairs
+are N/2 RRD files (``bench/archive-bench.yaml``: 1m step, about 13 KB each), created
+once under ``--work`` and reused by later runs. Each cycle writes one new sample per
+metric (not timed) and then times :meth:`Daemon.tick` against the real archive and a
+real SQLite database: listing, one fetch per metric, evaluation, transitions, storing
+every changed record. The first cycle (every record inserted) is reported apart; the
+steady cycles are the figure. Memory: tracemalloc's peak during one extra steady cycle
+(traced apart, as tracing slows the cycle down) and the process's maximum RSS.
+Sizes whose set-up would not fit in ``--budget`` seconds are skipped and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alarmd.config import AlarmdConfig  # noqa: E402
+from alarmd.daemon import Daemon, DaemonConfig  # noqa: E402
+from alarmd.leader import AlwaysLeader  # noqa: E402
+from alarmd.notify import Notifier  # noqa: E402
+from alarmd.rules import parse_config  # noqa: E402
+from bench.harness import remove, save  # noqa: E402
+from downtime.database import open_database  # noqa: E402
+from downtime.store import DowntimeStore  # noqa: E402
+from rrdarchive.archive import Archive  # noqa: E402
+from rrdarchive.config import ArchiveConfig  # noqa: E402
+from rrdarchive.sample import Sample  # noqa: E402
+from rrdarchive.schemas import load_schemas  # noqa: E402
+
+STEP = 60
+HISTORY = 10  # samples written before the first cycle
+SCHEMAS = Path(__file__).resolve().parent / "archive-bench.yaml"
+RULES = """
+rules:
+  - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
+  - {name: cpu-avg, match: "bench.*.*", warning: "avg(5m) > 900", for: 5m}
+"""
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def metric_name(index: int) -> str:
+    return f"bench.m{index // 1000:03d}.s{index % 1000:03d}"
+
+
+def value_of(index: int, cycle: int) -> float:
+    return float((index * 7 + cycle * 13) % 1000)
+
+
+def prepare(root: Path, metrics: int, clock: Clock) -> tuple[Archive, float]:
+    """The archive of ``metrics`` files with some history; returns it and set-up seconds."""
+    started = time.perf_counter()
+    marker = root / "last-write"
+    archive = Archive(ArchiveConfig(root.resolve(), load_schemas(SCHEMAS)), clock)
+    if marker.exists():
+        clock.now = float(marker.read_text()) + STEP
+        return archive, time.perf_counter() - started
+    root.mkdir(parents=True, exist_ok=True)
+    clock.now = float(int(time.time()) // STEP * STEP - HISTORY * STEP)
+    for cycle in range(HISTORY):
+        write(archive, metrics, cycle, clock, root)
+        clock.now += STEP
+    return archive, time.perf_counter() - started
+
+
+def write(archive: Archive, metrics: int, cycle: int, clock: Clock, root: Path) -> None:
+    now = int(clock.now)
+    samples = [Sample(metric_name(i), now, value_of(i, cycle)) for i in range(metrics)]
+    refused = [v for v in archive.write(samples) if v is not None]
+    if refused:
+        raise RuntimeError(f"{len(refused)} samples refused, e.g. {refused[0]}")
+    (root / "last-write").write_text(str(now))
+
+
+def measure(work: Path, pairs: int, cycles: int) -> dict[str, Any]:
+    metrics = pairs // 2
+    root = work / f"rrd-{pairs}"
+    clock = Clock(0.0)
+    archive, setup = prepare(root, metrics, clock)
+    database = work / f"alarmd-{pairs}.db"
+    remove(database.parent / (database.name + "-wal"))
+    database.unlink(missing_ok=True)
+    engine = open_database(f"sqlite:///{database}")
+    downtimes = DowntimeStore(engine, clock=clock)
+    downtimes.migrate()
+    rules = parse_config(RULES, {}, "bench-rules.yaml")
+    config = DaemonConfig(rules, AlarmdConfig(rules=Path("bench-rules.yaml")))
+    daemon = Daemon(
+        config,
+        archive,
+        downtimes,
+        Notifier(rules.receivers),
+        clock,
+        lambda seconds: None,
+        leadership=AlwaysLeader(),
+    )
+    daemon.store.migrate()
+    timings: list[float] = []
+    parts: list[dict[str, float]] = []
+    fetch_seconds = 0.0
+    original_fetch = archive.fetch
+
+    def timed_fetch(*args: Any, **kwargs: Any) -> Any:
+        nonlocal fetch_seconds
+        begun = time.perf_counter()
+        try:
+            return original_fetch(*args, **kwargs)
+        finally:
+            fetch_seconds += time.perf_counter() - begun
+
+    archive.fetch = timed_fetch  # type: ignore[method-assign]
+    first = None
+    for cycle in range(cycles + 1):
+        write(archive, metrics, HISTORY + cycle, clock, root)
+        fetch_seconds = 0.0
+        report = daemon.tick()
+        if report.pairs != pairs:
+            raise RuntimeError(f"evaluated {report.pairs} pairs, expected {pairs}")
+        part = {"cycle": report.seconds, "fetch": fetch_seconds, "changed": report.changed}
+        if first is None:
+            first = part
+        else:
+            timings.append(report.seconds)
+            parts.append(part)
+        clock.now += STEP
+    write(archive, metrics, HISTORY + cycles + 1, clock, root)
+    tracemalloc.start()
+    daemon.tick()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    daemon.close(timeout=1.0)
+    archive.close()
+    engine.dispose()
+    assert first is not None
+    steady = statistics.median(timings)
+    fetch = statistics.median(p["fetch"] for p in parts)
+    return {
+        "pairs": pairs,
+        "metrics": metrics,
+        "setup_seconds": round(setup, 1),
+        "first_cycle_seconds": round(first["cycle"], 3),
+        "cycle_seconds_median": round(steady, 3),
+        "cycle_seconds_max": round(max(timings), 3),
+        "fetch_seconds_median": round(fetch, 3),
+        "rest_seconds_median": round(steady - fetch, 3),
+        "changed_records_per_cycle": int(statistics.median(p["changed"] for p in parts)),
+        "per_pair_microseconds": round(steady / pairs * 1e6, 1),
+        "tracemalloc_peak_mb": round(peak / 2**20, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rexmon-bench-alarmd"))
+    parser.add_argument("--budget", type=float, default=270.0, help="seconds for all sizes")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + args.budget
+    results: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for pairs in (int(size) for size in args.sizes.split(",")):
+        if results:  # extrapolate this size's cost from the last one, linearly
+            last = results[-1]
+            per_pair = (last["setup_seconds"] + 6 * last["cycle_seconds_max"]) / last["pairs"]
+            fresh = not (args.work / f"rrd-{pairs}" / "last-write").exists()
+            estimate = pairs * (
+                per_pair if fresh else 6 * last["cycle_seconds_max"] / last["pairs"]
+            )
+            if time.monotonic() + estimate > deadline:
+                skipped.append(f"{pairs} pairs: about {estimate:.0f}s more, over the budget")
+                print(f"skipping {pairs} pairs: about {estimate:.0f}s, over the budget")
+                continue
+        print(f"{pairs} pairs ...", flush=True)
+        figures = measure(args.work, pairs, args.cycles)
+        results.append(figures)
+        print(
+            f"  {figures['pairs']:>7} pairs ({figures['metrics']} files): cycle"
+            f" {figures['cycle_seconds_median']:.3f}s median (fetch"
+            f" {figures['fetch_seconds_median']:.3f}s, the rest"
+            f" {figures['rest_seconds_median']:.3f}s), first {figures['first_cycle_seconds']:.3f}s,"
+            f" {figures['per_pair_microseconds']:.0f} us/pair, tracemalloc peak"
+            f" {figures['tracemalloc_peak_mb']} MB, max RSS {figures['max_rss_mb']} MB",
+            flush=True,
+        )
+    for smaller, larger in zip(results, results[1:], strict=False):
+        factor = larger["cycle_seconds_median"] / smaller["cycle_seconds_median"]
+        print(
+            f"  {smaller['pairs']} -> {larger['pairs']} pairs: cycle x{factor:.1f}"
+            f" for x{larger['pairs'] / smaller['pairs']:.0f} pairs"
+        )
+    save(
+        "alarmd", {"target": "10k pairs under 2 s per cycle", "sizes": results, "skipped": skipped}
+    )
+
+
+if __name__ == "__main__":
+    main()

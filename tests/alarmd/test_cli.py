@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from alarmd.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "Very-s3cret-smtp-pw"
+
+
+def test_check_config_summarises_the_example_rules_with_redacted_urls() -> None:
+    result = CliRunner().invoke(
+        main,
+        ["check-config", "--rules", str(ROOT / "etc" / "alarms.yaml")],
+        env={"REXMON_SMTP_PASSWORD": SECRET},
+    )
+    assert result.exit_code == 0, result.output
+    assert "OK, 4 rules, 2 receivers" in result.output
+    assert "rule disk-full: host.*.disk.*.used_ratio" in result.output
+    assert "  warning: > 0.85   clear: < 0.8" in result.output
+    assert "for 5m; repeat 12h; receivers oncall, ops-chat" in result.output
+    assert "mailto://alarms:****@mail.example.org" in result.output
+    assert SECRET not in result.output
+
+
+def test_check_config_reports_errors_with_file_and_line_and_exit_code_1(tmp_path: Path) -> None:
+    rules = tmp_path / "alarms.yaml"
+    rules.write_text(
+        "receivers:\n  x: json://127.0.0.1:9/\nrules:\n  - name: r\n    match: a.*\n"
+        "    critical: high\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", "--rules", str(rules)])
+    assert result.exit_code == 1
+    assert f"Error: {rules}:6: rules[0].critical: expected a condition like '> 90'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_config_never_prints_a_password_in_an_error(tmp_path: Path) -> None:
+    rules = tmp_path / "alarms.yaml"
+    rules.write_text(f"receivers:\n  x: nosuchservice://bob:{SECRET}@h/\nrules: []\n")
+    result = CliRunner().invoke(main, ["check-config", "--rules", str(rules)])
+    assert result.exit_code == 1
+    assert "not a URL apprise can send to: nosuchservice://***" in result.output
+    assert SECRET not in result.output
+
+
+def test_check_config_never_prints_passwords_of_json_or_mail_urls(tmp_path: Path) -> None:
+    rules = tmp_path / "alarms.yaml"
+    rules.write_text(
+        "receivers:\n"
+        f"  hook: json://bob:{SECRET}@127.0.0.1:9/\n"
+        "  mail: mailto://alarms:${PW}@example.org?to=oncall@example.org\n"
+        "rules:\n"
+        "  - name: r\n    match: a.*\n    critical: '> 1'\n    receivers: [hook, mail]\n"
+    )
+    result = CliRunner().invoke(
+        main, ["check-config", "--rules", str(rules)], env={"PW": SECRET + "2"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "json://bob:****@127.0.0.1:9/" in result.output
+    assert "mailto://alarms:****@example.org" in result.output
+    assert SECRET not in result.output
