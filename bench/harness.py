@@ -101,9 +101,13 @@ def rrdcached_process(directory: Path, root: Path) -> Iterator[str]:
 
 
 def write_server_config(
-    directory: Path, schemas: Path, rrdcached: str | None = None
+    directory: Path, schemas: Path, rrdcached: str | None = None, max_new_metrics: int = 0
 ) -> tuple[str, Path, Path]:
-    """A server config under ``directory`` with one push token: (token, root, config path)."""
+    """A server config under ``directory`` with one push token: (token, root, config path).
+
+    The benchmarks create far more metrics than a token may by default in an hour, so the
+    token's ``max_new_metrics`` quota is off (0) unless asked for.
+    """
     from web.tokens import digest_token, new_token
 
     token = new_token()
@@ -118,7 +122,14 @@ def write_server_config(
         "web": {
             "secret_key_file": str(directory / "secret-key"),
             "max_body": "64MB",
-            "tokens": [{"name": "bench", "digest": digest_token(token), "metrics": ["*"]}],
+            "tokens": [
+                {
+                    "name": "bench",
+                    "digest": digest_token(token),
+                    "metrics": ["*"],
+                    "max_new_metrics": max_new_metrics,
+                }
+            ],
         },
     }
     config_path = directory / "rexmon.yaml"

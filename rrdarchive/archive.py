@@ -43,6 +43,7 @@ MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
 LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
+LOW_SPACE = 64 * 1024 * 1024  # below this, a create that failed without a reason = disk full
 GAVE_UP = "not stored: other writers kept changing the file; send it again"
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
@@ -298,9 +299,10 @@ class Archive:
                 try:
                     self._create(group)
                 except (ArchiveError, OSError) as exc:
+                    reason = f"cannot create the RRD: {_create_failure(group.path, exc)}"
                     for indexes in group.indexes:
                         for index in indexes:
-                            verdicts[index] = f"cannot create the RRD: {exc}"
+                            verdicts[index] = reason
                     group.drop_first(len(group.times))
                     continue
             self._known.add(group.metric)
@@ -447,6 +449,18 @@ class Archive:
         image: bytes = result["image"]
         return image
 
+    def exists(self, metric: str) -> bool:
+        """Whether ``metric`` has an RRD file (raises InvalidMetricName for a bad id).
+
+        A file seen once is remembered (the same cache the writer uses), so asking again
+        for an existing metric costs no system call."""
+        if metric in self._known:
+            return True
+        if metric_path(self.config.root, metric).exists():
+            self._known.add(metric)
+            return True
+        return False
+
     def list_metrics(self, glob: str = "*") -> list[str]:
         """Metric ids with a file that match ``glob``, sorted."""
         return list_metrics(self.config.root, glob)
@@ -524,6 +538,20 @@ class Archive:
         if path is None:
             raise ArchiveError(metric, "read", "no such metric in the archive")
         return path
+
+
+def _create_failure(path: Path, exc: Exception) -> str:
+    """Why a create failed: rrdtool gives no reason when the disk is full, so look."""
+    if not isinstance(exc, ArchiveError) or exc.message.strip():
+        return str(exc)
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return f"{path}: rrdtool gave no reason"
+    free = stats.f_bavail * stats.f_frsize
+    if free < LOW_SPACE or stats.f_favail == 0:
+        return f"No space left on the archive's disk ({free} bytes free under {path.parent})"
+    return f"{path}: rrdtool gave no reason ({free} bytes free)"
 
 
 def _cf(cf: str) -> str:

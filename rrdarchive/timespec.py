@@ -24,6 +24,7 @@ UNIT_SECONDS = {
     "y": 365 * 86400,
 }
 MAX_DURATION = 100 * 365 * 86400
+MAX_DURATION_TEXT = 100
 
 _DURATION_PART = re.compile(r"(\d+)(min|[smhdwy])", re.ASCII)
 _RELATIVE = re.compile(r"(?:now\s*)?([+-])\s*(\S.*)\Z", re.ASCII)
@@ -41,7 +42,9 @@ TIME_HELP = (
 def parse_duration(text: str) -> int:
     """Seconds in ``text``: ``90``, ``30s``, ``5m``, ``4h``, ``1h30m``, ``7d``, ``2w``, ``1y``."""
     cleaned = text.strip().lower().replace(" ", "")
-    if cleaned.isdigit():
+    if len(cleaned) > MAX_DURATION_TEXT:
+        raise InvalidTime(f"duration {text[:40]!r}... is too long to be one")
+    if cleaned.isascii() and cleaned.isdigit():
         seconds = int(cleaned)
     else:
         position = 0

@@ -13,12 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from rrdarchive.errors import ConfigError
-from slurpers.config import SlurperConfig, load_config
+from slurpers.config import SlurperConfig, check_server_url, load_config
 from slurpers.registry import standard_registry
 from slurpers.runner import LOGGER, run_instance
 from slurpers.source import Source
@@ -69,6 +70,12 @@ def _load(path: str, registry: Mapping[str, Source]) -> SlurperConfig:
     envvar="REXMON_SLURPERS_CONFIG",
     help="The slurpers YAML file.",
 )
+@click.option(
+    "--server",
+    "server_url",
+    envvar="REXMON_SERVER",
+    help="Push to this server URL instead of the configured one.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the samples instead of sending them.")
 @click.option("--verbose", "-v", is_flag=True, help="Log debug messages too.")
 @click.option("--list", "list_instances", is_flag=True, help="List the configured instances.")
@@ -78,6 +85,7 @@ def main(
     ctx: click.Context,
     name: str | None,
     config_path: str,
+    server_url: str | None,
     dry_run: bool,
     verbose: bool,
     list_instances: bool,
@@ -85,6 +93,12 @@ def main(
 ) -> None:
     """Run the slurper instance NAME once: collect, then push (or spool)."""
     config = _load(config_path, standard_registry())
+    if server_url is not None:
+        try:
+            url = check_server_url(server_url)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--server") from None
+        config = replace(config, server=replace(config.server, url=url))
     ctx.obj = config
     if list_instances:
         for item in config.instances.values():

@@ -74,6 +74,14 @@ class SlurperConfig:
     instances: Mapping[str, Instance]
 
 
+def check_server_url(text: str) -> str:
+    """An http(s) URL of the rexmon server, without a trailing slash."""
+    url = text.strip().rstrip("/")
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+    return url
+
+
 def _relative(path: str, base: Path) -> Path:
     candidate = Path(path).expanduser()
     return candidate if candidate.is_absolute() else base / candidate
@@ -81,9 +89,7 @@ def _relative(path: str, base: Path) -> Path:
 
 def _parse_server(node: Node, base: Path) -> ServerConfig:
     node.mapping(SERVER_KEYS, required=("url",))
-    url = node["url"].as_str().rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise node["url"].error(f"expected an http:// or https:// URL, got {url!r}")
+    url = node["url"].parse(check_server_url)
     token, token_file = node.get("token"), node.get("token_file")
     if token is not None and token_file is not None:
         raise token_file.error("give token or token_file, not both")

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures_rrdcached",
     "tests.fixtures_postgres",
     "tests.fixtures_server",
+    "tests.web.monitored",
 ]

@@ -19,6 +19,7 @@ from rrdarchive.metric import validate_glob, validate_metric
 from web.auth import Role
 from web.downtime_json import audit_to_json, downtime_to_json
 from web.guard import current_user, require
+from web.responses import refusal
 from web.services import actor_of, get_services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -37,7 +38,7 @@ def list_downtimes() -> Any:
         if scope:
             found = [d for d in found if touches(d.scopes, validate_glob(scope))]
     except (InvalidDowntime, InvalidMetricName) as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     zone = services.config.site.timezone
     return jsonify(downtimes=[downtime_to_json(d, now, zone) for d in found])
 
@@ -48,7 +49,7 @@ def add_downtime() -> Any:
     services, now = get_services(), time.time()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return _error(400, "expected a JSON object with the downtime's fields")
+        return refusal(400, "expected a JSON object with the downtime's fields")
     zone = services.config.site.timezone
     user = current_user()
     try:
@@ -70,7 +71,7 @@ def get_downtime(downtime_id: int) -> Any:
     try:
         downtime = store.get(downtime_id)
     except DowntimeNotFound as exc:
-        return _error(404, str(exc))
+        return refusal(404, str(exc))
     data = downtime_to_json(downtime, int(time.time()), services.config.site.timezone)
     data["audit"] = [audit_to_json(entry) for entry in store.audit_trail(downtime_id)]
     return jsonify(data)
@@ -82,7 +83,7 @@ def edit_downtime(downtime_id: int) -> Any:
     services, now = get_services(), time.time()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        return _error(400, "expected a JSON object with the fields to change")
+        return refusal(400, "expected a JSON object with the fields to change")
     user = current_user()
     store = services.downtimes_for(user)
     zone = services.config.site.timezone
@@ -97,7 +98,7 @@ def edit_downtime(downtime_id: int) -> Any:
             changes = changes_from_fields(data, Reader(now, zone), current.draft())
             downtime = store.edit(downtime_id, actor_of(user), **changes)
     except DowntimeNotFound as exc:
-        return _error(404, str(exc))
+        return refusal(404, str(exc))
     except (InvalidDowntime, ScopeRefused) as exc:
         return _refusal(exc)
     return jsonify(downtime_to_json(downtime, int(now), zone))
@@ -111,7 +112,7 @@ def cancel_downtime(downtime_id: int) -> Any:
     try:
         downtime = services.downtimes_for(user).cancel(downtime_id, actor_of(user))
     except DowntimeNotFound as exc:
-        return _error(404, str(exc))
+        return refusal(404, str(exc))
     except (InvalidDowntime, ScopeRefused) as exc:
         return _refusal(exc)
     return jsonify(downtime_to_json(downtime, int(time.time()), services.config.site.timezone))
@@ -124,7 +125,7 @@ def active_for_metric() -> Any:
     try:
         metric = validate_metric(request.args.get("metric", ""))
     except InvalidMetricName as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     covering = services.downtimes_for(current_user()).covering(metric, now)
     zone = services.config.site.timezone
     return jsonify(metric=metric, downtimes=[downtime_to_json(d, now, zone) for d in covering])
@@ -137,7 +138,7 @@ def list_metrics() -> Any:
     try:
         glob = validate_glob(request.args.get("glob", "*"))
     except InvalidMetricName as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     names = get_services().archive.list_metrics(glob)
     return jsonify(
         metrics=names[:MAX_METRICS_LISTED],
@@ -148,14 +149,8 @@ def list_metrics() -> Any:
 
 def _refusal(exc: InvalidDowntime | ScopeRefused) -> Response:
     if isinstance(exc, ScopeRefused):
-        return _error(403, str(exc))
+        return refusal(403, str(exc))
     errors = exc.errors if isinstance(exc, FieldErrors) else {exc.field: exc.message}
     response = jsonify(error="invalid downtime", errors=errors, status=400)
     response.status_code = 400
-    return response
-
-
-def _error(status: int, message: str) -> Response:
-    response = jsonify(error=message, status=status)
-    response.status_code = status
     return response

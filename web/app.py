@@ -8,12 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from web import (
     alarms,
     api,
+    availability,
     display,
     downtimes,
     graphs,
@@ -51,10 +52,19 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.register_blueprint(status.bp)
     app.register_blueprint(alarms.bp)
     app.register_blueprint(selfmetrics.bp)
+    app.register_blueprint(availability.bp)
     _add_template_helpers(app, config)
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
+    app.after_request(_safety_headers)
     return app
+
+
+def _safety_headers(response: Response) -> Response:
+    """No answer is sniffed into HTML (error texts echo what was sent), none is framed."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
 
 
 def read_or_make_secret_key(path: Path) -> bytes:
@@ -82,6 +92,7 @@ NAV_LINKS = (
     ("status.index", "Status"),
     ("alarms.index", "Alarms"),
     ("downtimes.index", "Downtimes"),
+    ("availability.page", "Availability"),
 )
 
 

@@ -16,6 +16,7 @@ from rrdarchive.errors import InvalidSample, RexmonError
 from rrdarchive.sample import Sample, iter_plaintext, parse_plaintext_line, sample_from_json
 
 MAX_ECHO = 300
+MAX_GZIP_MEMBERS = 16
 
 
 class MalformedBatch(RexmonError):
@@ -55,17 +56,31 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
         return body
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise MalformedBatch(f"unsupported Content-Encoding {encoding!r}; use gzip")
-    wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise MalformedBatch(f"body is not valid {encoding}: {exc}") from None
-    if len(data) > limit:
-        raise BatchTooLarge(f"body is larger than {limit} bytes once decompressed")
-    if not inflater.eof:
-        raise MalformedBatch(f"body is truncated {encoding} data")
-    return data
+    gzipped = "gzip" in encoding
+    wbits = 16 + zlib.MAX_WBITS if gzipped else zlib.MAX_WBITS
+    parts: list[bytes] = []
+    size = 0
+    rest = body
+    # a gzip body may hold several members, one after the other (RFC 1952); a few only,
+    # as each one costs a copy of the rest of the body
+    for _ in range(MAX_GZIP_MEMBERS):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            part = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise MalformedBatch(f"body is not valid {encoding}: {exc}") from None
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise BatchTooLarge(f"body is larger than {limit} bytes once decompressed")
+        if not inflater.eof:
+            raise MalformedBatch(f"body is truncated {encoding} data")
+        rest = inflater.unused_data
+        if not rest or (rest[0] == 0 and rest.count(0) == len(rest)):  # zero padding
+            return b"".join(parts)
+        if not gzipped:
+            raise MalformedBatch(f"body has data after the end of the {encoding} stream")
+    raise MalformedBatch(f"body has more than {MAX_GZIP_MEMBERS} gzip members")
 
 
 def parse_batch(body: bytes, content_type: str) -> Batch:

@@ -14,9 +14,10 @@ from rrdarchive.errors import RexmonError
 from rrdarchive.metric import validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
-from web.tokens import digest_token, new_token
+from web.tokens import DEFAULT_MAX_NEW_METRICS, digest_token, new_token
 
 DEFAULT_CONFIG = "etc/rexmon.yaml"
+APP_FACTORY = "web.app:create_app()"
 
 
 @click.group()
@@ -57,18 +58,29 @@ def check_config(ctx: click.Context) -> None:
 @click.argument("name")
 @click.option("--metrics", multiple=True, help="Metric glob the token may write (repeatable).")
 @click.option(
+    "--max-new-metrics",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Metrics without an RRD yet it may create per hour (0: no limit;"
+    f" default {DEFAULT_MAX_NEW_METRICS}).",
+)
+@click.option(
     "--add-to",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append the entry to this tokens file (created if missing).",
 )
-def token(name: str, metrics: tuple[str, ...], add_to: Path | None) -> None:
+def token(
+    name: str, metrics: tuple[str, ...], max_new_metrics: int | None, add_to: Path | None
+) -> None:
     """Make a new push token NAME; prints the secret once and the entry to store."""
     try:
         globs = [validate_glob(glob) for glob in metrics] or ["*"]
     except RexmonError as exc:
         raise click.ClickException(str(exc)) from None
     secret = new_token()
-    entry = {"name": name, "digest": digest_token(secret), "metrics": globs}
+    entry: dict[str, object] = {"name": name, "digest": digest_token(secret), "metrics": globs}
+    if max_new_metrics is not None:
+        entry["max_new_metrics"] = max_new_metrics
     if add_to is not None:
         add_token_entry(add_to, entry)
         click.echo(f"added token {name!r} to {add_to}", err=True)
@@ -97,10 +109,26 @@ def serve(ctx: click.Context, bind: str, workers: int) -> None:
     """Serve the app with gunicorn (the production server)."""
     load(ctx)
     os.environ[CONFIG_ENV] = str(Path(ctx.obj).resolve())
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    args = [str(gunicorn), "--bind", bind, "--workers", str(workers)]
-    args += ["--access-logfile", "-", "web.app:create_app()"]
+    args = gunicorn_command(bind, workers)
+    args += ["--access-logfile", "-"]
     os.execv(args[0], args)
+
+
+def gunicorn_command(bind: str, workers: int, threads: int = 4) -> list[str]:
+    """How rexmon is served: gunicorn with its settings module and the app factory."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    return [
+        str(gunicorn),
+        "-c",
+        "python:web.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        APP_FACTORY,
+    ]
 
 
 @main.command()

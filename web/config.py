@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from alarmd.config import AlarmdConfig, alarmd_config_from_node
 from downtime.config import DatabaseConfig, database_config_from_node
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
 from rrdarchive.site import SiteConfig, site_config_from_node
@@ -29,7 +30,6 @@ class WebConfig:
     tokens: tuple[Token, ...] = ()
     tokens_file: Path | None = None
     auth: AuthConfig = AuthConfig()
-    alarm_rules: Path | None = None  # etc/alarms.yaml: thresholds drawn on graphs
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class ServerConfig:
     archive: ArchiveConfig
     database: DatabaseConfig
     web: WebConfig
+    alarmd: AlarmdConfig  # the web app reads its rules for thresholds on graphs
 
 
 def load_server_config(path: Path | str) -> ServerConfig:
@@ -52,16 +53,17 @@ def load_server_config(path: Path | str) -> ServerConfig:
         archive=archive_config_from_node(root["archive"], base_dir),
         database=database_config_from_node(root.get("database"), base_dir),
         web=_web(root.get("web"), base_dir),
+        alarmd=alarmd_config_from_node(root.get("alarmd"), base_dir),
     )
 
 
 def _web(node: Node | None, base_dir: Path) -> WebConfig:
     if node is None:
         return WebConfig(secret_key_file=base_dir / "../var/secret-key")
-    node.mapping({"secret_key_file", "max_body", "tokens", "tokens_file", "auth", "alarm_rules"})
-    secret, size, tokens, tokens_file, rules = (
+    node.mapping({"secret_key_file", "max_body", "tokens", "tokens_file", "auth"})
+    secret, size, tokens, tokens_file = (
         node.get(key)
-        for key in ("secret_key_file", "max_body", "tokens", "tokens_file", "alarm_rules")
+        for key in ("secret_key_file", "max_body", "tokens", "tokens_file")
     )
     return WebConfig(
         secret_key_file=base_dir / (secret.as_str() if secret else "../var/secret-key"),
@@ -69,7 +71,6 @@ def _web(node: Node | None, base_dir: Path) -> WebConfig:
         tokens=tuple(tokens_from_node(tokens)) if tokens else (),
         tokens_file=base_dir / tokens_file.as_str() if tokens_file else None,
         auth=auth_config_from_node(node.get("auth"), base_dir),
-        alarm_rules=base_dir / rules.as_str() if rules else None,
     )
 
 

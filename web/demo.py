@@ -1,8 +1,8 @@
 """``make run``: the whole system on embedded defaults, supervised until Ctrl-C.
 
 Creates ``var/``, a demo push token (``var/demo-token``, also ``var/slurp.token`` for the
-slurpers), starts the web app under gunicorn, runs the ``host`` and ``demo`` slurpers
-every 10 seconds, and stops everything on Ctrl-C or SIGTERM.
+slurpers), starts the web app under gunicorn and alarmd, runs the ``host`` and ``demo``
+slurpers every 10 seconds, and stops everything on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from web.app import CONFIG_ENV
-from web.cli import add_token_entry
+from web.cli import add_token_entry, gunicorn_command
 from web.config import ServerConfig
 from web.tokens import digest_token, new_token
 
@@ -46,9 +46,10 @@ def ensure_demo_token(config: ServerConfig) -> str:
 class SlurperLoop:
     """Runs the demo slurpers every few seconds, one run of each at a time."""
 
-    def __init__(self, bin_dir: Path, config: Path) -> None:
+    def __init__(self, bin_dir: Path, config: Path, server_url: str) -> None:
         self.bin_dir = bin_dir
         self.config = config
+        self.server_url = server_url
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.next_run = 0.0
 
@@ -60,7 +61,14 @@ class SlurperLoop:
             child = self.running.get(name)
             if child is None or child.poll() is not None:
                 self.running[name] = subprocess.Popen(
-                    [str(self.bin_dir / "rexmon-slurp"), name, "--config", str(self.config)],
+                    [
+                        str(self.bin_dir / "rexmon-slurp"),
+                        name,
+                        "--config",
+                        str(self.config),
+                        "--server",
+                        self.server_url,
+                    ],
                     stdout=subprocess.DEVNULL,
                 )
 
@@ -77,18 +85,23 @@ def run_demo(config: ServerConfig, config_path: Path, port: int) -> None:
     env = {**os.environ, CONFIG_ENV: str(config_path.resolve())}
     bin_dir = Path(sys.executable).parent
     url = f"http://127.0.0.1:{port}"
-    gunicorn = [
-        str(bin_dir / "gunicorn"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "web.app:create_app()",
+    gunicorn = gunicorn_command(f"127.0.0.1:{port}", workers=2)
+    # The example receivers need a mail password; the demo has none to give, so its
+    # notifications fail and show as failed attempts in the log on /alarms.
+    alarmd_env = {"REXMON_SMTP_PASSWORD": "demo-has-no-password", **env}
+    alarmd = [
+        str(bin_dir / "rexmon-alarmd"),
+        "run",
+        "--config",
+        str(config_path.resolve()),
+        "--interval",
+        "10s",
     ]
-    children = [subprocess.Popen(gunicorn, env=env)]
-    slurpers = SlurperLoop(bin_dir, config_path.resolve().parent / "slurpers.yaml")
+    children = {
+        "gunicorn": subprocess.Popen(gunicorn, env=env),
+        "alarmd": subprocess.Popen(alarmd, env=alarmd_env),
+    }
+    slurpers = SlurperLoop(bin_dir, config_path.resolve().parent / "slurpers.yaml", url)
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -97,22 +110,22 @@ def run_demo(config: ServerConfig, config_path: Path, port: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        _wait_until_up(url, children)
+        _wait_until_up(url, list(children.values()))
         _announce(url, token, config)
         while not stopping:
-            for child in children:
+            for name, child in children.items():
                 if child.poll() is not None:
-                    raise click.ClickException(f"gunicorn exited with {child.returncode}")
+                    raise click.ClickException(f"{name} exited with {child.returncode}")
             slurpers.poll(time.monotonic())
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         slurpers.stop()
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        for child in children:
+        for child in children.values():
             child.wait(timeout=15)
         click.echo("rexmon stopped.")
 
@@ -137,6 +150,7 @@ def _announce(url: str, token: str, config: ServerConfig) -> None:
         f"  archive:    {config.archive.root}\n"
         f"  push token: {token}   (also in var/demo-token)\n"
         f"  slurpers:   host and demo, every {SLURP_INTERVAL:.0f} s (etc/slurpers.yaml)\n"
+        f"  alarmd:     rules from etc/alarms.yaml, evaluated every 10 s\n"
         f'  try:        curl -H "Authorization: Bearer $(cat var/demo-token)" '
         f"-H 'Content-Type: text/plain' --data \"demo.curl.value 42 $(date +%s)\" "
         f"{url}/api/v1/samples\n"

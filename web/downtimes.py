@@ -12,7 +12,13 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from downtime.errors import DowntimeNotFound, InvalidDowntime, ScopeRefused
-from downtime.fields import FieldErrors, Reader, changes_from_fields, draft_from_fields
+from downtime.fields import (
+    FIELDS,
+    FieldErrors,
+    Reader,
+    changes_from_fields,
+    draft_from_fields,
+)
 from downtime.ics import render_ics
 from downtime.model import Downtime
 from downtime.policy import touches
@@ -27,19 +33,7 @@ from web.services import actor_of, get_services
 bp = Blueprint("downtimes", __name__)
 STATES = ("active", "upcoming", "past", "all")
 PREVIEW_LIMIT = 50
-FORM_FIELDS = (
-    "scopes",
-    "start",
-    "end",
-    "duration",
-    "reason",
-    "kind",
-    "effect",
-    "rrule",
-    "until",
-    "flexible",
-    "flex_duration",
-)
+FORM_FIELDS = tuple(name for name in FIELDS if name != "timezone")  # site zone only
 
 
 @bp.get("/downtimes")

@@ -38,6 +38,7 @@ from web.graphquery import (
 )
 from web.guard import require
 from web.overlays import Overlays, collect_overlays
+from web.responses import refusal
 from web.services import Services, get_services
 from web.units import unit_of
 
@@ -72,7 +73,7 @@ class Picture:
 def graph_of_one(name: str) -> Any:
     metric, dot, extension = name.rpartition(".")
     if not dot or extension not in ("png", "svg", "csv"):
-        return _error(404, "graphs are /graph/<metric>.png, .svg or .csv")
+        return refusal(404, "graphs are /graph/<metric>.png, .svg or .csv")
     return _answer([metric], extension)
 
 
@@ -82,7 +83,7 @@ def graph_of_several() -> Any:
     try:
         image_format = parse_format(request.args.get("format"))
     except BadQuery as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     return _answer(request.args.getlist("m"), image_format)
 
 
@@ -92,9 +93,9 @@ def series(metric: str) -> Any:
     try:
         wanted = parse_format(request.args.get("format"), default="json")
     except BadQuery as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     if wanted not in ("json", "csv"):
-        return _error(400, "format: expected json or csv")
+        return refusal(400, "format: expected json or csv")
     return _answer([metric], wanted)
 
 
@@ -105,7 +106,7 @@ def metric_page(metric: str) -> Any:
     try:
         picture = _prepare(services, [metric])
     except BadQuery as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     args: dict[str, Any] = {k: request.args[k] for k in ("start", "end") if request.args.get(k)}
     zone = services.config.site.timezone
     records = services.alarm_store.records(metric_glob=picture.metrics[0])
@@ -139,7 +140,7 @@ def _answer(names: list[str], kind: str) -> Any:
         stack = parse_flag(request.args, "stack")
         points = parse_int(request.args, "points", POINTS)
     except BadQuery as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     image = kind in ("png", "svg")
     tag = _etag(kind, picture, (width, height, stack) if image else (points,))
     if tag in request.if_none_match:
@@ -156,7 +157,7 @@ def _answer(names: list[str], kind: str) -> Any:
             data = services.archive.xport(picture.metrics, start, end, points)
             response = _csv(picture, data) if kind == "csv" else _json(picture, data)
     except ArchiveError as exc:
-        return _error(500, f"the archive could not answer: {exc.message}")
+        return refusal(500, f"the archive could not answer: {exc.message}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _cached(response, tag)
 
@@ -170,7 +171,7 @@ def _prepare(services: Services, names: list[str]) -> Picture:
     for metric in metrics:
         last = services.archive.last(metric)
         if last is None:
-            abort(_error(404, f"no metric {metric!r} in the archive"))
+            abort(refusal(404, f"no metric {metric!r} in the archive"))
         lasts.append(last)
     overlays = collect_overlays(
         metrics,
@@ -269,13 +270,4 @@ def _etag(kind: str, picture: Picture, extra: tuple[object, ...]) -> str:
 def _cached(response: Response, tag: str) -> Response:
     response.set_etag(tag)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
-
-
-def _error(status: int, message: str) -> Response:
-    if request.path.startswith("/api/"):
-        response = jsonify(error=message, status=status)
-    else:
-        response = Response(f"{status}: {message}\n", mimetype="text/plain")
-    response.status_code = status
     return response

@@ -15,9 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort, g, jsonify, request, session
+from flask import Flask, Response, abort, g, request, session
 
 from web.auth import Authenticator, Role, User
+from web.responses import refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAILURE_WINDOW = 300.0
@@ -105,23 +106,14 @@ def _fail(limiter: FailureLimiter, client: str, message: str) -> None:
 
 
 def _challenge(message: str) -> Response:
-    response = _refusal(401, message)
+    response = refusal(401, message)
     response.headers["WWW-Authenticate"] = 'Basic realm="rexmon", charset="UTF-8"'
     return response
 
 
 def _too_many() -> Response:
-    response = _refusal(429, "too many failed logins; try again in a few minutes")
+    response = refusal(429, "too many failed logins; try again in a few minutes")
     response.headers["Retry-After"] = str(int(FAILURE_WINDOW))
-    return response
-
-
-def _refusal(status: int, message: str) -> Response:
-    if request.path.startswith("/api/"):
-        response = jsonify(error=message, status=status)
-    else:
-        response = Response(f"{status}: {message}\n", mimetype="text/plain")
-    response.status_code = status
     return response
 
 
@@ -136,7 +128,7 @@ def require(role: Role) -> Callable[[F], F]:
                 if not user.authenticated:
                     abort(_challenge(f"log in as {role.name.lower()} or higher"))
                 abort(
-                    _refusal(
+                    refusal(
                         403,
                         f"{user.name} is {user.role.name.lower()}; this needs {role.name.lower()}",
                     )
@@ -162,9 +154,9 @@ def _check_csrf() -> None:
     if request.path.startswith("/api/"):
         has_body = bool(request.content_length) or request.method in ("POST", "PUT", "PATCH")
         if has_body and not request.is_json and not request.path.startswith("/api/v1/samples"):
-            abort(_refusal(415, "API writes must send Content-Type: application/json"))
+            abort(refusal(415, "API writes must send Content-Type: application/json"))
         return
     sent = request.form.get(CSRF_FIELD, "")
     expected = session.get(CSRF_FIELD, "")
     if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        abort(_refusal(400, "the form is missing a valid CSRF token; reload the page and retry"))
+        abort(refusal(400, "the form is missing a valid CSRF token; reload the page and retry"))

@@ -15,7 +15,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from rrdarchive.errors import ArchiveError
 from web.batch import Batch, BatchTooLarge, MalformedBatch, Rejection, decompress, parse_batch
-from web.services import get_services
+from web.responses import refusal
+from web.services import Services, get_services
 from web.tokens import Token
 
 bp = Blueprint("ingest", __name__)
@@ -29,24 +30,30 @@ def post_samples() -> Any:
     if isinstance(token, Response):
         return token
     limit = services.config.web.max_body_bytes
+    raw = request.get_data(cache=False)
+    if request.content_length is None and len(raw) >= limit:
+        # werkzeug cuts a body sent without Content-Length (chunked) at the limit without
+        # saying so: a cut batch must not be taken for the whole one
+        return refusal(413, f"body is larger than {limit} bytes")
     try:
-        body = decompress(request.get_data(cache=False), request.content_encoding or "", limit)
+        body = decompress(raw, request.content_encoding or "", limit)
         batch = parse_batch(body, request.content_type or "")
     except BatchTooLarge as exc:
-        return _error(413, str(exc))
+        return refusal(413, str(exc))
     except MalformedBatch as exc:
-        return _error(400, str(exc))
+        return refusal(400, str(exc))
     total = len(batch.samples) + len(batch.rejected)
     if total and _drop_forbidden(batch, token) == total:
         services.counters.count_samples(0, total)
-        return _error(403, f"token {token.name!r} may not write these metrics")
+        return refusal(403, f"token {token.name!r} may not write these metrics")
     try:
+        _drop_over_quota(batch, token, services)
         started = time.perf_counter()
         verdicts = services.archive.write([sample for _, sample in batch.samples])
         services.counters.observe_write(time.perf_counter() - started)
     except ArchiveError as exc:
         log.error("ingest: archive unavailable, refusing batch of %d: %s", len(batch.samples), exc)
-        response = _error(503, "archive unavailable, retry later")
+        response = refusal(503, "archive unavailable, retry later")
         response.headers["Retry-After"] = "30"
         return response
     for (index, sample), verdict in zip(batch.samples, verdicts, strict=True):
@@ -62,12 +69,12 @@ def _authenticate(find: Any) -> Token | Response:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        response = _error(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+        response = refusal(401, "missing bearer token: send 'Authorization: Bearer <token>'")
     else:
         token: Token | None = find(secret.strip())
         if token is not None:
             return token
-        response = _error(401, "unknown token")
+        response = refusal(401, "unknown token")
     response.headers["WWW-Authenticate"] = 'Bearer realm="rexmon"'
     return response
 
@@ -88,7 +95,24 @@ def _drop_forbidden(batch: Batch, token: Token) -> int:
     return refused
 
 
-def _error(status: int, message: str) -> Response:
-    response = jsonify(error=message, status=status)
-    response.status_code = status
-    return response
+def _drop_over_quota(batch: Batch, token: Token, services: Services) -> None:
+    """Reject samples that would create a metric beyond the token's hourly quota."""
+    limit = token.max_new_metrics
+    if not limit or not batch.samples:
+        return
+    archive, quota = services.archive, services.new_metrics
+    kept = []
+    for index, sample in batch.samples:
+        if archive.exists(sample.metric) or quota.allow(token.name, sample.metric, limit):
+            kept.append((index, sample))
+        else:
+            batch.rejected.append(
+                Rejection(
+                    index,
+                    sample.metric,
+                    f"token {token.name!r} may create at most {limit} new metrics per hour:"
+                    " this metric has no RRD yet and is not created; existing metrics are"
+                    " still stored",
+                )
+            )
+    batch.samples = kept

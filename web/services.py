@@ -20,6 +20,7 @@ from rrdarchive.archive import Archive
 from web.auth import Role, User
 from web.config import ServerConfig, load_tokens
 from web.counters import ServerCounters
+from web.quota import NewMetricQuota
 from web.tokens import TokenRegistry
 
 _KEY = "rexmon"
@@ -36,6 +37,7 @@ class Services:
         self._alarm_rules: AlarmConfig | None = None
         self._alarm_store: AlarmStore | None = None
         self.counters = ServerCounters()
+        self.new_metrics = NewMetricQuota()
         self._lock = threading.Lock()
 
     @property
@@ -56,9 +58,9 @@ class Services:
 
     @property
     def alarm_rules(self) -> AlarmConfig | None:
-        """The alarm rules (for thresholds on graphs), read once; None when not configured."""
-        path = self.config.web.alarm_rules
-        if path is None:
+        """The alarm rules (for thresholds on graphs), read once; None without a rules file."""
+        path = self.config.alarmd.rules
+        if not path.exists():
             return None
         with self._lock:
             if self._alarm_rules is None:

@@ -15,7 +15,8 @@ from rrdarchive.metric import glob_matcher
 from rrdarchive.yamlconf import Node
 
 DIGEST_PREFIX = "sha256:"
-TOKEN_KEYS = frozenset({"name", "digest", "metrics"})
+TOKEN_KEYS = frozenset({"name", "digest", "metrics", "max_new_metrics"})
+DEFAULT_MAX_NEW_METRICS = 10_000  # per token and hour; 0 = unlimited
 
 
 def digest_token(token: str) -> str:
@@ -30,11 +31,13 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class Token:
-    """One configured token: who it is, and which metrics it may write."""
+    """One configured token: who it is, which metrics it may write, and how many metrics
+    that have no RRD yet it may create per hour (``max_new_metrics``, 0 = no limit)."""
 
     name: str
     digest: str
     metrics: tuple[str, ...] = ("*",)
+    max_new_metrics: int = DEFAULT_MAX_NEW_METRICS
     _matchers: tuple[Callable[[str], bool], ...] = field(
         init=False, repr=False, compare=False, default=()
     )
@@ -47,7 +50,7 @@ class Token:
 
 
 def tokens_from_node(node: Node) -> list[Token]:
-    """Parse a list of ``{name, digest, metrics}`` entries."""
+    """Parse a list of ``{name, digest, metrics, max_new_metrics}`` entries."""
     tokens = []
     for item in node.as_list():
         item.mapping(TOKEN_KEYS, required=("name", "digest"))
@@ -59,8 +62,10 @@ def tokens_from_node(node: Node) -> list[Token]:
             )
         metrics_node = item.get("metrics")
         globs = ("*",) if metrics_node is None else tuple(metrics_node.as_str_list())
+        quota_node = item.get("max_new_metrics")
+        quota = DEFAULT_MAX_NEW_METRICS if quota_node is None else quota_node.as_int(low=0)
         try:
-            tokens.append(Token(item["name"].as_str(), digest, globs))
+            tokens.append(Token(item["name"].as_str(), digest, globs, quota))
         except ValueError as exc:
             raise (metrics_node or item).error(str(exc)) from None
     return tokens

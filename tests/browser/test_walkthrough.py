@@ -24,7 +24,7 @@ from downtime.database import open_database
 from downtime.store import DowntimeStore
 from rrdarchive.archive import Archive
 from tests.fixtures_server import REPO, USERS, RexmonServer
-from tests.web.monitored import push_history, start_server
+from tests.web.monitored import push_history
 from web.services import get_services
 
 pytestmark = pytest.mark.browser
@@ -80,14 +80,6 @@ class Alarmd:
         self.daemon.close(timeout=5)
         self.archive.close()
         self.engine.dispose()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RexmonServer]:
-    running = start_server(tmp_path / "server")
-    yield running
-    running.stop()
-    get_services(running.app).close()
 
 
 @pytest.fixture

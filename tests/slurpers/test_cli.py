@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from slurpers.cli import main
 from slurpers.runner import EXIT_SPOOLED, LOGGER
+from tests.fixtures_server import RexmonServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,3 +86,25 @@ def test_an_unreachable_server_spools_exits_4_and_never_prints_the_token(tmp_pat
     assert "server unavailable" in result.output
     assert "spooled=2" in result.output
     assert "cli-secret-token" not in result.output
+
+
+def test_the_server_url_can_be_given_on_the_command_line(
+    tmp_path: Path, rexmon_server: RexmonServer
+) -> None:
+    from click.testing import CliRunner
+
+    from slurpers.cli import main
+
+    config = tmp_path / "slurpers.yaml"
+    config.write_text(
+        f"server:\n  url: http://127.0.0.1:9\n  token: {rexmon_server.token}\n"
+        "spool:\n  dir: spool\nhostname: n1\n"
+        "instances:\n  demo: {source: demo, series: [x]}\n"
+    )
+    bad = CliRunner().invoke(main, ["demo", "--config", str(config), "--server", "ftp://x"])
+    assert bad.exit_code == 2 and "expected an http:// or https:// URL" in bad.output
+    sent = CliRunner().invoke(
+        main, ["demo", "--config", str(config), "--server", rexmon_server.url]
+    )
+    assert sent.exit_code == 0, sent.output
+    assert sorted(p.name for p in (rexmon_server.archive_root / "demo" / "n1" / "x").iterdir())

@@ -8,10 +8,11 @@ exactly what production reads.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
@@ -37,6 +38,29 @@ rules:
 """
 
 
+@pytest.fixture
+def rules() -> str:
+    """The alarm rules of the ``server`` fixture; override it in a test module."""
+    return RULES
+
+
+@pytest.fixture
+def server(tmp_path: Path, rules: str) -> Iterator[RexmonServer]:
+    """A running server with alarm rules (thresholds on graphs, status, alarms)."""
+    running = start_server(tmp_path / "server", rules)
+    yield running
+    running.stop()
+    get_services(running.app).close()
+
+
+@pytest.fixture
+def alarms(server: RexmonServer) -> Iterator[AlarmStore]:
+    """alarmd's state store in the ``server``'s database."""
+    store = alarm_store(server)
+    yield store
+    store.engine.dispose()
+
+
 def start_server(directory: Path, rules: str = RULES) -> RexmonServer:
     """A running server whose config names an alarm rules file (thresholds on graphs)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -44,7 +68,7 @@ def start_server(directory: Path, rules: str = RULES) -> RexmonServer:
     config_path = write_server_config(directory, token)
     config = yaml.safe_load(config_path.read_text())
     (directory / "alarms.yaml").write_text(rules)
-    config["web"]["alarm_rules"] = "alarms.yaml"
+    config["alarmd"] = {"rules": "alarms.yaml"}
     config_path.write_text(yaml.safe_dump(config))
     server = RexmonServer(create_app(config_path), token, directory / "rrd", config_path)
     server.start()

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import requests
@@ -12,8 +10,7 @@ import requests
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.statestore import AlarmStore, Change, NotificationRow
 from tests.fixtures_server import RexmonServer
-from tests.web.monitored import alarm_store, login, set_alarm, start_server
-from web.services import get_services
+from tests.web.monitored import login, set_alarm
 
 DISK = "host.n1.disk.root.used_ratio"
 DCACHE = "dcache.pool1.disk.data.used_ratio"
@@ -27,18 +24,8 @@ rules:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RexmonServer]:
-    running = start_server(tmp_path / "server", RULES)
-    yield running
-    running.stop()
-    get_services(running.app).close()
-
-
-@pytest.fixture
-def alarms(server: RexmonServer) -> Iterator[AlarmStore]:
-    store = alarm_store(server)
-    yield store
-    store.engine.dispose()
+def rules() -> str:
+    return RULES
 
 
 def csrf_of(page: str) -> str:

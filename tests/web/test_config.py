@@ -89,3 +89,29 @@ def test_the_cli_makes_tokens_and_checks_the_config(tmp_path: Path) -> None:
     assert broken.exit_code == 1
     assert "cannot read" in broken.output
     assert "Traceback" not in broken.output
+
+
+def test_a_token_may_create_a_bounded_number_of_new_metrics(tmp_path: Path) -> None:
+    entry = f"    - name: n1\n      digest: '{digest_token('s3cret')}'\n"
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n" + entry)
+    token = TokenRegistry(load_tokens(load_server_config(path).web)).find("s3cret")
+    assert token is not None and token.max_new_metrics == 10_000
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n" + entry + "      max_new_metrics: 0\n")
+    token = TokenRegistry(load_tokens(load_server_config(path).web)).find("s3cret")
+    assert token is not None and token.max_new_metrics == 0
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n" + entry + "      max_new_metrics: -1\n")
+    with pytest.raises(ConfigError, match=r":8: web.tokens\[0\].max_new_metrics: "):
+        load_server_config(path)
+
+
+def test_the_cli_makes_a_token_with_a_new_metric_quota(tmp_path: Path) -> None:
+    path = write(tmp_path, ARCHIVE + "web:\n  tokens_file: tokens.yaml\n")
+    made = CliRunner().invoke(
+        main,
+        ["--config", str(path), "token", "n1", "--max-new-metrics", "25"]
+        + ["--add-to", str(tmp_path / "tokens.yaml")],
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip().splitlines()[-1]
+    token = TokenRegistry(load_tokens(load_server_config(path).web)).find(secret)
+    assert token is not None and token.max_new_metrics == 25

@@ -3,8 +3,6 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -12,28 +10,12 @@ import requests
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.statestore import AlarmStore
 from tests.fixtures_server import RexmonServer
-from tests.web.monitored import alarm_store, login, push, push_history, set_alarm, start_server
+from tests.web.monitored import login, push, push_history, set_alarm
 from web.overlays import DowntimeBand, Overlays
-from web.services import get_services
 from web.units import unit_of
 
 DISK = "host.n1.disk.root.used_ratio"
 XSS = "<script>alert(1)</script> a:b\\c"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RexmonServer]:
-    running = start_server(tmp_path / "server")
-    yield running
-    running.stop()
-    get_services(running.app).close()
-
-
-@pytest.fixture
-def alarms(server: RexmonServer) -> Iterator[AlarmStore]:
-    store = alarm_store(server)
-    yield store
-    store.engine.dispose()
 
 
 def file_downtime(server: RexmonServer, **fields: object) -> dict[str, object]:

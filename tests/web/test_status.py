@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -12,28 +10,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.statestore import AlarmStore
 from tests.fixtures_server import RexmonServer
-from tests.web.monitored import alarm_store, login, push_history, set_alarm, start_server
-from web.services import get_services
+from tests.web.monitored import login, push_history, set_alarm
 
 N1_DISK = "host.n1.disk.root.used_ratio"
 N2_DISK = "host.n2.disk.root.used_ratio"
 N3_DISK = "host.n3.disk.root.used_ratio"
 N2_LOAD = "host.n2.load.5m"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RexmonServer]:
-    running = start_server(tmp_path / "server")
-    yield running
-    running.stop()
-    get_services(running.app).close()
-
-
-@pytest.fixture
-def alarms(server: RexmonServer) -> Iterator[AlarmStore]:
-    store = alarm_store(server)
-    yield store
-    store.engine.dispose()
 
 
 @pytest.fixture

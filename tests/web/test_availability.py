@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from alarmd.alarmstate import AlarmState, Severity
+from tests.web.monitored import alarm_store, login, push, set_alarm, start_server
+
+
+def test_availability_excludes_planned_downtime_and_counts_unplanned(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server")
+    try:
+        now = int(time.time())
+        start = now - 1000
+        disk = "host.n1.disk.root.used_ratio"
+        load = "host.n1.load.one"
+        push(server, [(disk, now - 60, 0.5), (load, now - 60, 1.0)])
+        store = alarm_store(server)
+        set_alarm(store, "disk-full", disk, AlarmState.OK, at=start - 500)
+        set_alarm(
+            store,
+            "disk-full",
+            disk,
+            AlarmState.FIRING,
+            at=start + 100,
+            severity=Severity.CRITICAL,
+            value=0.99,
+        )
+        set_alarm(store, "disk-full", disk, AlarmState.OK, at=start + 300)
+        set_alarm(
+            store,
+            "load-high",
+            load,
+            AlarmState.FIRING,
+            at=start + 200,
+            severity=Severity.WARNING,
+            value=25,
+        )
+        operator = login("olivia")
+        filed = operator.post(
+            f"{server.url}/api/v1/downtimes",
+            timeout=10,
+            json={
+                "scopes": ["host.n1.disk.*"],
+                "start": start + 150,
+                "end": start + 250,
+                "reason": "disk swap",
+            },
+        )
+        assert filed.status_code == 201, filed.text
+        unplanned = operator.post(
+            f"{server.url}/api/v1/downtimes",
+            timeout=10,
+            json={
+                "scopes": ["host.n1.load.*"],
+                "start": start + 100,
+                "end": start + 900,
+                "reason": "power cut",
+                "kind": "unplanned",
+            },
+        )
+        assert unplanned.status_code == 201
+        answer = login().get(
+            f"{server.url}/api/v1/availability",
+            timeout=10,
+            params={"scope": "host.n1.*", "start": str(start), "end": str(start + 1000)},
+        )
+        assert answer.status_code == 200, answer.text
+        by_metric = {m["metric"]: m for m in answer.json()["metrics"]}
+        assert by_metric[disk]["down_seconds"] == 100  # 100..150 and 250..300
+        assert by_metric[disk]["planned_downtime_seconds"] == 100
+        assert by_metric[disk]["availability"] == 800 / 900
+        # before its first transition an alarm was in that transition's "from" state
+        assert by_metric[load]["up_seconds"] == 200
+        assert by_metric[load]["down_seconds"] == 800  # unplanned downtime still counts
+        assert by_metric[load]["availability"] == 0.2
+        page = login().get(f"{server.url}/availability", params={"scope": "host.n1.*"}, timeout=10)
+        assert page.status_code == 200 and disk in page.text
+    finally:
+        server.stop()
+
+
+def test_a_bad_period_is_refused_with_the_reason(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server")
+    try:
+        answer = login().get(
+            f"{server.url}/api/v1/availability", timeout=10, params={"start": "now", "end": "-1d"}
+        )
+        assert answer.status_code == 400 and "end must be after" in answer.json()["error"]
+        page = login().get(f"{server.url}/availability", params={"scope": "../x"}, timeout=10)
+        assert page.status_code == 400 and "metric glob" in page.text
+    finally:
+        server.stop()
