@@ -16,6 +16,7 @@ test: deps venv lint unit
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 unit: venv

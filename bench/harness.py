@@ -160,21 +160,13 @@ class Gunicorn:
         if self.running:
             return
         env = dict(os.environ, REXMON_CONFIG=str(self.config_path))
+        from web.cli import gunicorn_command
+
+        bind = f"127.0.0.1:{self.port}"
+        command = gunicorn_command(bind, self.workers, self.threads)
+        command[1:1] = ["--timeout", "300", "--log-level", "warning"]
         self.process = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--threads",
-                str(self.threads),
-                "--timeout",
-                "300",
-                "--log-level",
-                "warning",
-                "web.app:create_app()",
-            ],
+            command,
             env=env,
             cwd=REPO,
         )

@@ -9,6 +9,7 @@ archive root or start an rrdtool option.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,13 @@ def validate_metric(name: object) -> str:
     """Return ``name`` if it is a valid metric id, else raise :class:`InvalidMetricName`."""
     if not isinstance(name, str):
         raise InvalidMetricName(f"metric name must be a string, got {type(name).__name__}")
+    return _validated(name)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _validated(name: str) -> str:
+    """The checks of :func:`validate_metric`; valid names are remembered, since the same
+    metrics arrive in every batch (refusals raise and are not cached)."""
     if not name:
         raise InvalidMetricName("metric name is empty")
     if len(name) > MAX_METRIC_LENGTH:

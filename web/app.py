@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (
     alarms,
@@ -57,6 +58,11 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
     app.after_request(_safety_headers)
+    if config.web.proxies:  # the client address (failed-login limit, logs) from the proxy
+        hops = config.web.proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     return app
 
 

@@ -83,21 +83,29 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     raise MalformedBatch(f"body has more than {MAX_GZIP_MEMBERS} gzip members")
 
 
-def parse_batch(body: bytes, content_type: str) -> Batch:
-    """Read a decompressed body as JSON or plaintext, depending on ``content_type``."""
+def parse_batch(body: bytes, content_type: str, max_samples: int | None = None) -> Batch:
+    """Read a decompressed body as JSON or plaintext, depending on ``content_type``.
+
+    More than ``max_samples`` samples raise :class:`BatchTooLarge` before any is checked:
+    a small body of many bad samples would otherwise cost far more than its size (one
+    rejection each, in memory and in the answer)."""
     mime = content_type.split(";", 1)[0].strip().lower()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedBatch(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     if mime in ("text/plain", "application/x-graphite"):
-        return _parse_plaintext(text)
+        return _parse_plaintext(text, max_samples)
     if mime in ("application/json", ""):
-        return _parse_json(text)
+        return _parse_json(text, max_samples)
     raise MalformedBatch(f"unsupported Content-Type {mime!r}; use application/json or text/plain")
 
 
-def _parse_json(text: str) -> Batch:
+def _too_many(max_samples: int) -> BatchTooLarge:
+    return BatchTooLarge(f"more than {max_samples} samples in one request; send smaller batches")
+
+
+def _parse_json(text: str, max_samples: int | None) -> Batch:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -107,6 +115,8 @@ def _parse_json(text: str) -> Batch:
     extra = set(document) - {"samples"}
     if extra:
         raise MalformedBatch(f"unknown top-level field(s): {', '.join(sorted(extra))}")
+    if max_samples is not None and len(document["samples"]) > max_samples:
+        raise _too_many(max_samples)
     batch = Batch()
     for index, item in enumerate(document["samples"]):
         try:
@@ -117,9 +127,11 @@ def _parse_json(text: str) -> Batch:
     return batch
 
 
-def _parse_plaintext(text: str) -> Batch:
+def _parse_plaintext(text: str, max_samples: int | None) -> Batch:
     batch = Batch()
     for index, (line_number, line) in enumerate(iter_plaintext(text)):
+        if max_samples is not None and index >= max_samples:
+            raise _too_many(max_samples)
         try:
             batch.samples.append((index, parse_plaintext_line(line)))
         except InvalidSample as exc:

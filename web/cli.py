@@ -14,7 +14,7 @@ from rrdarchive.errors import RexmonError
 from rrdarchive.metric import validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
-from web.tokens import DEFAULT_MAX_NEW_METRICS, digest_token, new_token
+from web.tokens import digest_token, new_token
 
 DEFAULT_CONFIG = "etc/rexmon.yaml"
 APP_FACTORY = "web.app:create_app()"
@@ -61,8 +61,7 @@ def check_config(ctx: click.Context) -> None:
     "--max-new-metrics",
     type=click.IntRange(min=0),
     default=None,
-    help=f"Metrics without an RRD yet it may create per hour (0: no limit;"
-    f" default {DEFAULT_MAX_NEW_METRICS}).",
+    help="Metrics without an RRD yet it may create per hour (default: no limit).",
 )
 @click.option(
     "--add-to",

@@ -21,15 +21,18 @@ from web.tokens import Token, tokens_from_node
 
 SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_SAMPLES = 100_000
 
 
 @dataclass(frozen=True)
 class WebConfig:
     secret_key_file: Path
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_samples: int = DEFAULT_MAX_SAMPLES  # per ingest request; more answers 413
     tokens: tuple[Token, ...] = ()
     tokens_file: Path | None = None
     auth: AuthConfig = AuthConfig()
+    proxies: int = 0  # reverse proxies in front that append X-Forwarded-For (trusted)
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,25 @@ def load_server_config(path: Path | str) -> ServerConfig:
 def _web(node: Node | None, base_dir: Path) -> WebConfig:
     if node is None:
         return WebConfig(secret_key_file=base_dir / "../var/secret-key")
-    node.mapping({"secret_key_file", "max_body", "tokens", "tokens_file", "auth"})
+    node.mapping(
+        {"secret_key_file", "max_body", "max_samples", "tokens", "tokens_file", "auth", "proxies"}
+    )
     secret, size, tokens, tokens_file = (
-        node.get(key)
-        for key in ("secret_key_file", "max_body", "tokens", "tokens_file")
+        node.get(key) for key in ("secret_key_file", "max_body", "tokens", "tokens_file")
     )
     return WebConfig(
         secret_key_file=base_dir / (secret.as_str() if secret else "../var/secret-key"),
         max_body_bytes=size.parse(parse_size) if size else DEFAULT_MAX_BODY,
+        max_samples=_max_samples(node.get("max_samples")),
         tokens=tuple(tokens_from_node(tokens)) if tokens else (),
         tokens_file=base_dir / tokens_file.as_str() if tokens_file else None,
         auth=auth_config_from_node(node.get("auth"), base_dir),
+        proxies=proxies.as_int(low=0, high=5) if (proxies := node.get("proxies")) else 0,
     )
+
+
+def _max_samples(node: Node | None) -> int:
+    return DEFAULT_MAX_SAMPLES if node is None else node.as_int(low=1)
 
 
 def load_tokens(config: WebConfig) -> list[Token]:

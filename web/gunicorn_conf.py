@@ -18,6 +18,7 @@ import gc
 import logging
 from typing import Any
 
+from rrdarchive.errors import RexmonError
 from web.services import get_services
 
 GC_THRESHOLDS = (50_000, 20, 100)
@@ -25,8 +26,15 @@ log = logging.getLogger(__name__)
 
 
 def post_worker_init(worker: Any) -> None:
-    """Open the archive (replaying any log), freeze start-up objects, collect rarely."""
-    get_services(worker.wsgi).archive  # noqa: B018 - opened for its side effect
+    """Open the archive (replaying any log), freeze start-up objects, collect rarely.
+
+    If the archive cannot be opened now (rrdcached down), the worker still starts: pages
+    work, ingest answers 503, and the archive is opened on the next write.
+    """
+    try:
+        get_services(worker.wsgi).archive  # noqa: B018 - opened for its side effect
+    except RexmonError as exc:
+        log.error("archive not opened at worker start (will retry on first use): %s", exc)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

@@ -37,7 +37,7 @@ def post_samples() -> Any:
         return refusal(413, f"body is larger than {limit} bytes")
     try:
         body = decompress(raw, request.content_encoding or "", limit)
-        batch = parse_batch(body, request.content_type or "")
+        batch = parse_batch(body, request.content_type or "", services.config.web.max_samples)
     except BatchTooLarge as exc:
         return refusal(413, str(exc))
     except MalformedBatch as exc:

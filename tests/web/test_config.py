@@ -95,7 +95,7 @@ def test_a_token_may_create_a_bounded_number_of_new_metrics(tmp_path: Path) -> N
     entry = f"    - name: n1\n      digest: '{digest_token('s3cret')}'\n"
     path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n" + entry)
     token = TokenRegistry(load_tokens(load_server_config(path).web)).find("s3cret")
-    assert token is not None and token.max_new_metrics == 10_000
+    assert token is not None and token.max_new_metrics == 0  # unlimited unless set
     path = write(tmp_path, ARCHIVE + "web:\n  tokens:\n" + entry + "      max_new_metrics: 0\n")
     token = TokenRegistry(load_tokens(load_server_config(path).web)).find("s3cret")
     assert token is not None and token.max_new_metrics == 0
