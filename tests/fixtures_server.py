@@ -8,7 +8,9 @@ tests can take the server away and bring it back.
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 
 import bcrypt
 import pytest
+import requests
 import yaml
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -67,6 +70,31 @@ class RexmonServer:
         assert self._thread is not None
         self._thread.join(timeout=10)
         self._server = None
+
+
+STEP = 60
+
+
+def aligned_now() -> int:
+    """Now, rounded down to the step of the example schemas."""
+    now = int(time.time())
+    return now - now % STEP
+
+
+def push(
+    server: RexmonServer,
+    samples: list[object] | None = None,
+    *,
+    data: bytes | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
+    all_headers = {"Authorization": f"Bearer {token or server.token}"}
+    if data is None:
+        data = json.dumps({"samples": samples}).encode()
+        all_headers["Content-Type"] = "application/json"
+    all_headers.update(headers or {})
+    return requests.post(f"{server.url}/api/v1/samples", data=data, headers=all_headers, timeout=30)
 
 
 def write_server_config(

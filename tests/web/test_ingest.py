@@ -1,41 +1,18 @@
 from __future__ import annotations
 
 import gzip
-import json
 import subprocess
-import time
 from collections.abc import Callable
 
 import requests
 import yaml
 
 from rrdarchive.metric import metric_path
-from tests.fixtures_server import RexmonServer
+from tests.fixtures_server import RexmonServer, aligned_now, push
 from tests.plain_rrdtool import fetch_values, last_update
 from web.tokens import digest_token
 
 STEP = 60
-
-
-def aligned_now() -> int:
-    now = int(time.time())
-    return now - now % STEP
-
-
-def push(
-    server: RexmonServer,
-    samples: list[object] | None = None,
-    *,
-    data: bytes | None = None,
-    token: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> requests.Response:
-    all_headers = {"Authorization": f"Bearer {token or server.token}"}
-    if data is None:
-        data = json.dumps({"samples": samples}).encode()
-        all_headers["Content-Type"] = "application/json"
-    all_headers.update(headers or {})
-    return requests.post(f"{server.url}/api/v1/samples", data=data, headers=all_headers, timeout=30)
 
 
 def test_accepted_samples_are_readable_with_plain_rrdtool(rexmon_server: RexmonServer) -> None:
