@@ -142,7 +142,7 @@ class Gunicorn:
     (the clients keep their URL), as an operator restarting the service would."""
 
     def __init__(
-        self, config_path: Path, port: int | None = None, *, workers: int = 2, threads: int = 2
+        self, config_path: Path, port: int | None = None, *, workers: int = 2, threads: int = 4
     ) -> None:
         self.config_path = config_path
         self.port = port or free_port()
@@ -197,7 +197,7 @@ def rexmon_server(
     schemas: Path,
     *,
     workers: int = 2,
-    threads: int = 2,
+    threads: int = 4,
     rrdcached: str | None = None,
 ) -> Iterator[Server]:
     """gunicorn serving the real app, as `rexmon-web serve` does in production."""

@@ -187,9 +187,9 @@ class _nothing:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=5000)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=2500)
+    parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--modes", default="direct,rrdcached")
     args = parser.parse_args()
     results = []

@@ -67,6 +67,19 @@ def make_sample(metric: object, time: object, value: object, type: object = None
 
 def sample_from_json(obj: object) -> Sample:
     """A sample from one JSON object ``{"metric", "time", "value", "type"?}``."""
+    if type(obj) is dict and len(obj) == 3:  # the usual shape, checked cheaply first
+        metric, time, value = obj.get("metric"), obj.get("time"), obj.get("value")
+        if (
+            type(metric) is str
+            and type(time) is int
+            and time > 0
+            and type(value) is float
+            and value - value == 0.0  # finite
+        ):
+            try:
+                return Sample(validate_metric(metric), time, value)
+            except InvalidMetricName as exc:
+                raise InvalidSample(str(exc)) from None
     if not isinstance(obj, Mapping):
         raise InvalidSample(f"sample must be an object, got {type(obj).__name__}")
     unknown = set(obj) - {"metric", "time", "value", "type"}
