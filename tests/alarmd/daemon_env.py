@@ -30,6 +30,7 @@ from downtime.store import DowntimeStore
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.sample import Sample
+from tests.clock import Clock
 
 STEP = 60
 START = 1_800_000_000  # a multiple of STEP
@@ -48,14 +49,6 @@ rules:
     repeat: 30m
     receivers: [oncall]
 """
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass

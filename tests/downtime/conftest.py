@@ -13,6 +13,7 @@ from downtime.database import open_database
 from downtime.policy import Actor
 from downtime.store import DowntimeStore
 from rrdarchive.timespec import site_zone
+from tests.clock import Clock
 
 ZURICH = site_zone("Europe/Zurich")
 # Tuesday 2026-03-17 12:00 in Zurich (UTC+1)
@@ -23,16 +24,6 @@ ALICE = Actor("alice", ("ops",))
 def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
     """UNIX seconds of a Zurich wall-clock time."""
     return int(datetime(year, month, day, hour, minute, tzinfo=ZURICH).timestamp())
-
-
-class Clock:
-    """A clock the test sets by hand."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

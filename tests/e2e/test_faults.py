@@ -29,6 +29,7 @@ from slurpers.config import SlurperConfig, config_from_text
 from slurpers.registry import standard_registry
 from slurpers.runner import EXIT_OK, EXIT_PARTIAL, EXIT_SPOOLED, run_instance
 from slurpers.spool import Spool
+from tests.clock import Clock, no_sleep
 from tests.fixtures_rrdcached import Rrdcached
 from tests.fixtures_server import write_server_config
 from tests.plain_rrdtool import known_values
@@ -288,18 +289,6 @@ instances:
     series: [temperature, queue]
 """
     return config_from_text(text, standard_registry(), tmp_path)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def no_sleep(seconds: float) -> None:
-    pass
 
 
 def test_slurpers_spool_while_the_server_is_down_or_failing_and_deliver_each_batch_once(

@@ -13,6 +13,7 @@ from slurpers.config import SlurperConfig, config_from_text
 from slurpers.registry import standard_registry
 from slurpers.runner import EXIT_OK, EXIT_SPOOLED, EXIT_TOKEN, run_instance
 from slurpers.spool import Spool
+from tests.clock import Clock, no_sleep
 
 
 def make_config(tmp_path: Path, url: str, token: str, batch_size: int = 5000) -> SlurperConfig:
@@ -34,18 +35,6 @@ instances:
     series: [temperature, queue]
 """
     return config_from_text(text, standard_registry(), tmp_path)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def no_sleep(seconds: float) -> None:
-    pass
 
 
 def test_a_run_pushes_its_samples_into_the_real_archive(tmp_path: Path, rexmon_server: Any) -> None:

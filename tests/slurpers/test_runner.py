@@ -48,10 +48,6 @@ def recorder(status: int, got: list[list[str]]) -> Callable[[str, bytes], Reply]
     return handle
 
 
-def no_sleep(seconds: float) -> None:
-    pass
-
-
 def test_a_dry_run_prints_the_samples_and_sends_nothing(tmp_path: Path) -> None:
     config = config_for(tmp_path, "http://127.0.0.1:9")
     out = io.StringIO()

@@ -7,14 +7,7 @@ import pytest
 from rrdarchive.sample import make_sample
 from slurpers.errors import SpoolBusy
 from slurpers.spool import Spool
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def batch(n: int, t: int = 1_700_000_000) -> list:
