@@ -25,14 +25,13 @@ import requests
 import yaml
 
 from rrdarchive.metric import metric_path
-from slurpers.config import SlurperConfig, config_from_text
-from slurpers.registry import standard_registry
 from slurpers.runner import EXIT_OK, EXIT_PARTIAL, EXIT_SPOOLED, run_instance
 from slurpers.spool import Spool
 from tests.clock import Clock, no_sleep
 from tests.fixtures_rrdcached import Rrdcached
 from tests.fixtures_server import write_server_config
 from tests.plain_rrdtool import known_values
+from tests.slurpers.helpers import make_config
 from web.tokens import new_token
 
 STEP = 60
@@ -126,6 +125,17 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
         served.stop()
 
 
+@pytest.fixture
+def serve_cached(
+    tmp_path: Path, start_rrdcached: Callable[..., Rrdcached], serve: Callable[..., Served]
+) -> tuple[Served, Rrdcached]:
+    """A served app writing through its own real rrdcached (base dir = its archive)."""
+    directory = tmp_path / "server"
+    directory.mkdir()
+    daemon = start_rrdcached(directory / "rrd")
+    return serve(daemon.address), daemon
+
+
 def aligned(seconds_ago: int) -> int:
     now = int(time.time()) - seconds_ago
     return now - now % STEP
@@ -176,16 +186,12 @@ def assert_all_stored(root: Path, acked: list[dict[str, Any]]) -> None:
     ],
 )
 def test_acknowledged_samples_survive_a_killed_worker_and_a_killed_rrdcached(
-    tmp_path: Path,
-    start_rrdcached: Callable[..., Rrdcached],
-    serve: Callable[..., Served],
+    serve_cached: tuple[Served, Rrdcached],
     kill_worker: bool,
     kill_rrdcached: bool,
 ) -> None:
-    directory = tmp_path / "server"
-    directory.mkdir()
-    daemon = start_rrdcached(directory / "rrd")
-    server = serve(daemon.address)
+    server, daemon = serve_cached
+    directory = server.directory
     base = aligned(86400)
     acked: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -246,12 +252,9 @@ def test_acknowledged_samples_survive_a_killed_worker_and_a_killed_rrdcached(
 
 
 def test_a_crashed_rrdcached_makes_ingest_answer_503_until_it_is_back(
-    tmp_path: Path, start_rrdcached: Callable[..., Rrdcached], serve: Callable[..., Served]
+    serve_cached: tuple[Served, Rrdcached],
 ) -> None:
-    directory = tmp_path / "server"
-    directory.mkdir()
-    daemon = start_rrdcached(directory / "rrd")
-    server = serve(daemon.address)
+    server, daemon = serve_cached
     base = aligned(3600)
     first = [{"metric": "gone.a.value", "time": base, "value": 1.0}]
     assert server.push(first).json()["accepted"] == 1
@@ -271,34 +274,11 @@ def test_a_crashed_rrdcached_makes_ingest_answer_503_until_it_is_back(
 # -- slurpers while the server is away ------------------------------------------------------
 
 
-def slurper_config(tmp_path: Path, url: str, token: str) -> SlurperConfig:
-    token_file = tmp_path / "push-token"
-    token_file.write_text(token + "\n")
-    text = f"""
-server:
-  url: {url}
-  token_file: {token_file}
-  retries: 1
-  timeout: 5s
-spool:
-  dir: {tmp_path / "spool"}
-hostname: node01.example.org
-instances:
-  demo:
-    source: demo
-    series: [temperature, queue]
-"""
-    return config_from_text(text, standard_registry(), tmp_path)
-
-
 def test_slurpers_spool_while_the_server_is_down_or_failing_and_deliver_each_batch_once(
-    tmp_path: Path, start_rrdcached: Callable[..., Rrdcached], serve: Callable[..., Served]
+    tmp_path: Path, serve_cached: tuple[Served, Rrdcached]
 ) -> None:
-    directory = tmp_path / "server"
-    directory.mkdir()
-    daemon = start_rrdcached(directory / "rrd")
-    server = serve(daemon.address)
-    config = slurper_config(tmp_path, server.url, server.token)
+    server, daemon = serve_cached
+    config = make_config(tmp_path, server.url, server.token)
     instance = config.instances["demo"]
     clock = Clock(aligned(1800))
     spool = Spool(config.spool.dir, "demo", 10**9, 10**9, clock)
@@ -334,7 +314,7 @@ def test_a_slurper_clock_hours_ahead_is_refused_with_the_reason_and_never_clogs_
     tmp_path: Path, serve: Callable[..., Served], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = serve()
-    config = slurper_config(tmp_path, server.url, server.token)
+    config = make_config(tmp_path, server.url, server.token)
     instance = config.instances["demo"]
     skewed = Clock(time.time() + 3 * 3600)
     spool = Spool(config.spool.dir, "demo", 10**9, 10**9, skewed)
@@ -459,12 +439,9 @@ def test_a_full_disk_gives_clear_rejections_keeps_serving_and_recovers(
     " have to check each file's last update after FLUSH before dropping a segment",
 )
 def test_through_rrdcached_a_damaged_rrd_loses_no_acknowledged_sample(
-    tmp_path: Path, start_rrdcached: Callable[..., Rrdcached], serve: Callable[..., Served]
+    serve_cached: tuple[Served, Rrdcached],
 ) -> None:
-    directory = tmp_path / "server"
-    directory.mkdir()
-    daemon = start_rrdcached(directory / "rrd")
-    server = serve(daemon.address)
+    server, daemon = serve_cached
     base = aligned(3600)
     first = [{"metric": "bad.b.truncated", "time": base, "value": 1.0}]
     assert server.push(first).json()["accepted"] == 1

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from rrdarchive.sample import Sample
+from slurpers.config import SlurperConfig, config_from_text
+from slurpers.registry import standard_registry
 from slurpers.source import Run
 
 NOW = 1_700_000_000
@@ -79,3 +81,25 @@ def local_server(
 
 def path_with(directory: Path) -> str:
     return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def make_config(tmp_path: Path, url: str, token: str, batch_size: int = 5000) -> SlurperConfig:
+    """A slurpers config with one demo instance pushing to ``url``, spool in tmp_path."""
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    text = f"""
+server:
+  url: {url}
+  token_file: {token_file}
+  retries: 1
+  timeout: 5s
+  batch_size: {batch_size}
+spool:
+  dir: {tmp_path / "spool"}
+hostname: node01.example.org
+instances:
+  demo:
+    source: demo
+    series: [temperature, queue]
+"""
+    return config_from_text(text, standard_registry(), tmp_path)

@@ -9,32 +9,12 @@ from typing import Any
 import pytest
 
 from rrdarchive.metric import metric_path
-from slurpers.config import SlurperConfig, config_from_text
+from slurpers.config import config_from_text
 from slurpers.registry import standard_registry
 from slurpers.runner import EXIT_OK, EXIT_SPOOLED, EXIT_TOKEN, run_instance
 from slurpers.spool import Spool
 from tests.clock import Clock, no_sleep
-
-
-def make_config(tmp_path: Path, url: str, token: str, batch_size: int = 5000) -> SlurperConfig:
-    token_file = tmp_path / "token"
-    token_file.write_text(token + "\n")
-    text = f"""
-server:
-  url: {url}
-  token_file: {token_file}
-  retries: 1
-  timeout: 5s
-  batch_size: {batch_size}
-spool:
-  dir: {tmp_path / "spool"}
-hostname: node01.example.org
-instances:
-  demo:
-    source: demo
-    series: [temperature, queue]
-"""
-    return config_from_text(text, standard_registry(), tmp_path)
+from tests.slurpers.helpers import make_config
 
 
 def test_a_run_pushes_its_samples_into_the_real_archive(tmp_path: Path, rexmon_server: Any) -> None:
