@@ -5,8 +5,8 @@ every sample in this process's log reaches its RRD file before the log is droppe
 
 - on start, it takes over the segments of dead processes, replays them and drops them;
 - when the writers' connection to rrdcached is new (the daemon may have restarted), it
-  replays this process's own segments before anything newer is sent, because an RRD
-  takes no sample older than its last update;
+  replays the log before anything newer is sent, because an RRD takes no sample older
+  than its last update;
 - a background thread FLUSHes the files of closed segments, over a connection of its own
   so that writers are not held up, and drops a segment only if the connection its samples
   went over still answers afterwards: a restarted daemon breaks every connection, so an
@@ -14,14 +14,22 @@ every sample in this process's log reaches its RRD file before the log is droppe
   Otherwise the segment is replayed first.
 
 Replaying goes through the archive's own write path (``replay``), where a sample at or
-before the file's last update counts as stored, so replays are idempotent.
+before the file's last update counts as stored, so replays are idempotent. For the same
+reason a replay sends every segment in the directory -- this process's, the dead ones'
+and, read only, those of live processes -- merged and in time order, and only one
+process replays at a time (``flock`` on ``replay.lock``): several writers interleave
+samples of one metric, and a segment replayed alone after a later one would have its
+samples counted as stored when the daemon that took them lost them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
@@ -31,6 +39,7 @@ from rrdarchive.sample import Sample
 from rrdarchive.wal import Segment, WriteAheadLog, read_segment
 
 FLUSH_CHUNK = 200
+REPLAY_LOCK = "replay.lock"
 log = logging.getLogger(__name__)
 
 
@@ -100,6 +109,17 @@ class LogKeeper:
         self._wal.close()
         self._flusher.close()
 
+    @contextmanager
+    def _replaying(self) -> Iterator[None]:
+        """Held while replaying: one process at a time, see the module's docstring."""
+        path = self._wal.directory / REPLAY_LOCK
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def _trim(self, *, rotate: bool) -> None:
         with self._lock:
             closed = self._wal.closed_segments(rotate=rotate)
@@ -120,8 +140,16 @@ class LogKeeper:
         replay = replay_first or sent_on != {self._client.epoch}
         while True:
             if replay:
-                samples = [s for segment in segments for s in read_segment(segment.path)]
-                self._replay(samples)
+                settling = {segment.path for segment in segments}
+                with self._replaying():
+                    samples = [s for path in settling for s in read_segment(path)]
+                    others = [
+                        s
+                        for path in self._wal.segment_paths()
+                        if path not in settling
+                        for s in read_segment(path, live=True)
+                    ]
+                    self._replay(samples + others)
                 metrics = {s.metric for s in samples}
                 epochs = {self._client.epoch}
             else:

@@ -1,9 +1,10 @@
 """The write-ahead log that makes samples acknowledged through rrdcached durable.
 
-rrdcached keeps updates in memory and journals them through an unsynced stream, so a
-killed daemon can lose what it acknowledged. Each process appends the samples it got
-accepted to its own segment file and fsyncs before ``Archive.write`` returns. Writers in
-one process share fsyncs (group commit): whoever syncs covers everything written so far.
+rrdcached keeps updates in memory, so a killed daemon loses what it acknowledged (its
+optional journal is unsynced, and must not be used with rexmon: see docs/archive.md).
+Each process appends the samples it got accepted to its own segment file and fsyncs
+before ``Archive.write`` returns. Writers in one process share fsyncs (group commit):
+whoever syncs covers everything written so far.
 
 A segment is rotated when it is big or old enough, or when the connection to rrdcached
 changed (the daemon may have restarted and lost what the segment holds). A closed segment
@@ -170,7 +171,7 @@ class WriteAheadLog:
         found: list[Segment] = []
         with self._lock:
             ours = {s.path for s in self._closed} | ({self._active.path} if self._active else set())
-        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+        for path in self.segment_paths():
             if path in ours:
                 continue
             try:
@@ -187,6 +188,10 @@ class WriteAheadLog:
                 continue
             found.append(Segment(path, fd, self._clock()))
         return found
+
+    def segment_paths(self) -> list[Path]:
+        """Every segment file in the directory: this process's, live and dead ones."""
+        return sorted(self.directory.glob(f"*{SUFFIX}"))
 
     def release(self, segment: Segment) -> None:
         """Give up a segment without deleting it (its samples stay for a later replay)."""
@@ -214,9 +219,16 @@ def encode(samples: Sequence[Sample]) -> bytes:
     return f"R {len(samples)} {zlib.crc32(lines):08x}\n".encode("ascii") + lines
 
 
-def read_segment(path: Path) -> Iterator[Sample]:
-    """The samples of every intact record of a segment file."""
-    with path.open("rb") as stream:
+def read_segment(path: Path, *, live: bool = False) -> Iterator[Sample]:
+    """The samples of every intact record of a segment file. ``live``: the file may be
+    written to meanwhile, or dropped by its owner; its torn last record is no news."""
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        if live:
+            return
+        raise
+    with stream:
         while True:
             header = stream.readline()
             if not header:
@@ -228,7 +240,8 @@ def read_segment(path: Path) -> Iterator[Sample]:
             lines = [stream.readline() for _ in range(int(parts[1]))]
             body = b"".join(lines)
             if f"{zlib.crc32(body):08x}".encode() != parts[2] or not body.endswith(b"\n"):
-                log.warning("%s: a damaged or torn record of %s samples skipped", path, parts[1])
+                if not (live and not stream.peek(1)):  # a live writer's record in progress
+                    log.warning("%s: a damaged or torn record of %s skipped", path, parts[1])
                 continue
             for line in lines:
                 yield _decode(path, line)

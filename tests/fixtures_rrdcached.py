@@ -3,9 +3,9 @@
 ``rrdcached`` yields a running :class:`Rrdcached` whose base directory (``-b``, with
 ``-B``) is ``<tmp_path>/rrd``, meant to be the archive root; ``start_rrdcached`` builds
 others (another base directory, other timings). The daemon writes files only when told to
-(``-w 3600``) so tests can tell cached data from data on disk, journals to ``-j``, and
-flushes everything on a clean stop (``-F``). ``.kill()`` sends SIGKILL (a crash),
-``.restart()`` starts it again on the same socket and journal.
+(``-w 3600``) so tests can tell cached data from data on disk, and flushes everything on a
+clean stop (``-F``); it runs without a journal, as deployed (see docs/archive.md).
+``.kill()`` sends SIGKILL (a crash), ``.restart()`` starts it again on the same socket.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class Rrdcached:
         # unix socket paths are limited to ~100 bytes; pytest's tmp_path can be longer
         self._socket_dir = Path(tempfile.mkdtemp(prefix="rrdc-", dir="/tmp"))
         self.socket = self._socket_dir / "sock"
-        self.journal = workdir / "journal"
         self.log = workdir / "rrdcached.log"
         self.write_interval = write_interval
         self.process: subprocess.Popen[bytes] | None = None
@@ -45,14 +44,12 @@ class Rrdcached:
 
     def start(self, timeout: float = 10.0) -> None:
         assert self.process is None, "already running"
-        self.journal.mkdir(parents=True, exist_ok=True)
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.socket.unlink(missing_ok=True)
         command = [
             RRDCACHED, "-g", "-F", "-B", "-R",
             "-l", self.address,
             "-b", str(self.base_dir),
-            "-j", str(self.journal),
             "-p", str(self.workdir / "rrdcached.pid"),
             "-w", str(self.write_interval), "-z", "1", "-f", str(2 * self.write_interval),
             "-t", "2",
@@ -102,7 +99,7 @@ class Rrdcached:
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def restart(self) -> None:
-        """Stop (cleanly, if it still runs) and start again with the same socket and journal."""
+        """Stop (cleanly, if it still runs) and start again on the same socket."""
         self.stop()
         self.start()
 

@@ -37,7 +37,7 @@ def test_appended_samples_read_back_and_a_torn_record_is_skipped(tmp_path: Path)
         stream.write(b"R 2 0badc0de\na.b 1700000100 3.0 -\n")  # a crash mid-append
     assert len(list(read_segment(segment.path))) == 3
     log.discard(segment)
-    assert list((tmp_path / "wal").iterdir()) == []
+    assert list((tmp_path / "wal").glob("*.wal")) == []
     log.close()
 
 
@@ -124,7 +124,7 @@ def test_acknowledged_samples_survive_a_sigkill_of_rrdcached_and_of_the_writer(
         child.communicate(timeout=10)
     rrdcached.start()
     metrics = [f"host.n{i}.load" for i in range(5)]
-    # rrdcached lost them: its journal is not synced, and nothing was written to the files
+    # rrdcached lost them: it keeps them in memory, and nothing was written to the files
     assert [last_update(metric_path(root, m)) for m in metrics] == [T0] * 5
     config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
     Archive(config, clock=lambda: NOW).close()  # opening replays what the dead one logged
@@ -132,7 +132,28 @@ def test_acknowledged_samples_survive_a_sigkill_of_rrdcached_and_of_the_writer(
         assert known_values(metric_path(root, metric), T0, T0 + 180) == {
             T0 + 60 * m: float(10 * i + m) for m in range(1, 4)
         }
-    assert list(wal.iterdir()) == []
+    assert list(wal.glob("*.wal")) == []
+
+
+def test_a_replay_merges_the_segments_of_dead_and_live_writers_in_time_order(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    """Two writers took turns on one metric, then rrdcached lost it all. Replayed alone,
+    the dead writer's later sample would make the live writer's earlier one look stored."""
+    root, wal = rrdcached.base_dir, tmp_path / "wal"
+    config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
+    with Archive(config, clock=lambda: NOW) as opened:  # creates the file: last update T0
+        assert opened.write([Sample("a.b", T0, 0.0)]) == [None]
+    live, dead = make_log(wal), make_log(wal)
+    live.append([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 180, 3.0)], epoch=1)
+    dead.append([Sample("a.b", T0 + 120, 2.0), Sample("a.b", T0 + 240, 4.0)], epoch=1)
+    dead.close()  # what a killed process leaves; rrdcached never wrote any of them
+    Archive(config, clock=lambda: NOW).close()  # replays the dead segment with the live one
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 240) == {
+        T0 + 60 * m: float(m) for m in range(1, 5)
+    }
+    assert len(list(wal.glob("*.wal"))) == 1  # the live writer's own, not taken over
+    live.close()
 
 
 def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
@@ -153,7 +174,7 @@ def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
         T0 + 120: 2.0,
         T0 + 180: 3.0,
     }
-    assert list((tmp_path / "wal").iterdir()) == []
+    assert list((tmp_path / "wal").glob("*.wal")) == []
 
 
 def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
@@ -167,7 +188,7 @@ def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
     rrdcached.start()
     archive.close()  # a flush on the new daemon alone would prove nothing
     assert known_values(metric_path(root, "a.b"), T0, T0 + 120) == {T0 + 60: 1.0, T0 + 120: 2.0}
-    assert list((tmp_path / "wal").iterdir()) == []
+    assert list((tmp_path / "wal").glob("*.wal")) == []
 
 
 def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_path: Path) -> None:
@@ -176,8 +197,8 @@ def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_pat
     archive = Archive(replace(config, wal_segment_seconds=1), clock=lambda: NOW)
     assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
     deadline = time.monotonic() + 10
-    while list(wal.iterdir()) and time.monotonic() < deadline:
+    while list(wal.glob("*.wal")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert list(wal.iterdir()) == []
+    assert list(wal.glob("*.wal")) == []
     assert last_update(metric_path(config.root, "a.b")) == T0 + 60  # trimming flushed it first
     archive.close()
