@@ -50,11 +50,12 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
     "update": rrdtool.update,
     "info": rrdtool.info,
+    "last": rrdtool.last,
     "fetch": rrdtool.fetch,
     "xport": rrdtool.xport,
     "graphv": rrdtool.graphv,
 }
-_READS = frozenset({"info", "fetch", "xport", "graphv"})
+_READS = frozenset({"info", "last", "fetch", "xport", "graphv"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Archive:
         self._keeper: LogKeeper | None = None
         if config.rrdcached is not None:
             self._client = RrdcachedClient(config.rrdcached, config.root)
-            self._keeper = LogKeeper(config, self._client, self._replay)
+            self._keeper = LogKeeper(config, self._client, self._replay, self._file_last_update)
             try:
                 self._keeper.start()
             except BaseException:
@@ -346,6 +347,14 @@ class Archive:
         refused = [(s, v) for s, v in zip(samples, verdicts, strict=True) if v is not None]
         for sample, reason in refused[:20]:
             log.error("replay: %s at %s not stored: %s", sample.metric, sample.time, reason)
+
+    def _file_last_update(self, path: Path) -> int | None:
+        """The last update written in the file itself (0 if it cannot be read: damaged),
+        None if there is no file."""
+        try:
+            return int(self._rrd("last", path, [], flush=False))
+        except ArchiveError as exc:
+            return None if "No such file" in exc.message else 0
 
     # -- reading ------------------------------------------------------------------------
 

@@ -11,7 +11,10 @@ every sample in this process's log reaches its RRD file before the log is droppe
   so that writers are not held up, and drops a segment only if the connection its samples
   went over still answers afterwards: a restarted daemon breaks every connection, so an
   unbroken one proves that the daemon that took the samples is the one that wrote them.
-  Otherwise the segment is replayed first.
+  Otherwise the segment is replayed first. Before dropping it, each file's last update is
+  read: rrdcached answers a FLUSH with success even when it could not write a damaged
+  file, and drops the values. The samples of such files are kept in a held segment, which
+  the next process to start replays (see ``WriteAheadLog.hold``).
 
 Replaying goes through the archive's own write path (``replay``), where a sample at or
 before the file's last update counts as stored, so replays are idempotent. For the same
@@ -30,13 +33,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
 from rrdarchive.metric import metric_path
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.sample import Sample
-from rrdarchive.wal import Segment, WriteAheadLog, read_segment
+from rrdarchive.wal import Segment, WriteAheadLog, note_latest, read_segment
 
 FLUSH_CHUNK = 200
 REPLAY_LOCK = "replay.lock"
@@ -51,12 +55,14 @@ class LogKeeper:
         config: ArchiveConfig,
         client: RrdcachedClient,
         replay: Callable[[Sequence[Sample]], None],
+        last_update: Callable[[Path], int | None],
     ) -> None:
         assert config.rrdcached is not None
         self._root = config.root
         self._client = client  # the writers' connection
         self._flusher = RrdcachedClient(config.rrdcached, config.root)
         self._replay = replay
+        self._last_update = last_update  # of a file on disk; None if it has none
         self._wal = WriteAheadLog(
             config.wal_dir,
             segment_bytes=config.wal_segment_bytes,
@@ -126,6 +132,36 @@ class LogKeeper:
             if closed:
                 self._settle(closed, replay_first=False)
 
+    def _flush(self, metrics: list[str]) -> None:
+        paths = [metric_path(self._root, m) for m in metrics]
+        for offset in range(0, len(paths), FLUSH_CHUNK):
+            chunk = paths[offset : offset + FLUSH_CHUNK]
+            errors, _ = self._flusher.flush_many(chunk)
+            for index, message in errors.items():
+                if "No such file" not in message:
+                    raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
+
+    def _hold_unwritten(self, segments: list[Segment], latest: dict[str, int]) -> None:
+        """Keep the samples of files that are behind ``latest`` after a FLUSH."""
+        behind = set()
+        for metric, stamp in latest.items():
+            last = self._last_update(metric_path(self._root, metric))
+            if last is not None and last < stamp:
+                behind.add(metric)
+        if not behind:
+            return
+        kept = [s for g in segments for s in read_segment(g.path) if s.metric in behind]
+        held = self._wal.hold(kept)
+        log.error(
+            "rrdcached did not write %d acknowledged sample(s) of %d file(s), e.g. %s: kept"
+            " in %s and replayed when the archive is next opened; repair or move away the"
+            " damaged file(s)",
+            len(kept),
+            len(behind),
+            metric_path(self._root, min(behind)),
+            held,
+        )
+
     def _trim_loop(self) -> None:
         while not self._stop.wait(self._interval):
             try:
@@ -150,20 +186,19 @@ class LogKeeper:
                         for s in read_segment(path, live=True)
                     ]
                     self._replay(samples + others)
-                metrics = {s.metric for s in samples}
+                latest: dict[str, int] = {}
+                note_latest(latest, samples)
                 epochs = {self._client.epoch}
             else:
-                metrics = set().union(*(segment.metrics for segment in segments))
+                latest = {}
+                for segment in segments:
+                    for metric, stamp in segment.latest.items():
+                        latest[metric] = max(stamp, latest.get(metric, 0))
                 epochs = set(sent_on)
-            paths = sorted(metric_path(self._root, m) for m in metrics)
-            for offset in range(0, len(paths), FLUSH_CHUNK):
-                chunk = paths[offset : offset + FLUSH_CHUNK]
-                errors, _ = self._flusher.flush_many(chunk)
-                for index, message in errors.items():
-                    if "No such file" not in message:
-                        raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
+            self._flush(sorted(latest))
             epochs.add(self._client.ping())
             if len(epochs) == 1:
+                self._hold_unwritten(segments, latest)
                 for segment in segments:
                     self._wal.discard(segment)
                 return

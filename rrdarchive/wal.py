@@ -25,7 +25,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,7 @@ class Segment:
     fd: int
     opened: float
     size: int = 0
-    metrics: set[str] = field(default_factory=set)
+    latest: dict[str, int] = field(default_factory=dict)  # metric -> its last time here
     epochs: set[int] = field(default_factory=set)
 
 
@@ -92,7 +92,7 @@ class WriteAheadLog:
             except OSError as exc:
                 raise ArchiveError(str(active.path), "wal append", exc.strerror or "") from None
             active.size += len(data)
-            active.metrics.update(sample.metric for sample in samples)
+            note_latest(active.latest, samples)
             active.epochs.add(epoch)
             self._written += len(data)
             target = self._written
@@ -193,6 +193,22 @@ class WriteAheadLog:
         """Every segment file in the directory: this process's, live and dead ones."""
         return sorted(self.directory.glob(f"*{SUFFIX}"))
 
+    def hold(self, samples: Sequence[Sample]) -> Path:
+        """Keep ``samples`` in a segment of their own that no process holds: the next one to
+        start replays it, as it would a dead process's."""
+        path = self.directory / f"held-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            try:
+                _write_all(fd, encode(samples))
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+            _sync_directory(self.directory)
+        except OSError as exc:
+            raise ArchiveError(str(path), "wal hold", exc.strerror or "") from None
+        return path
+
     def release(self, segment: Segment) -> None:
         """Give up a segment without deleting it (its samples stay for a later replay)."""
         with self._sync_lock, self._lock:
@@ -208,6 +224,13 @@ class WriteAheadLog:
                 os.close(segment.fd)
             self._closed = []
             self._active = None
+
+
+def note_latest(latest: dict[str, int], samples: Iterable[Sample]) -> None:
+    """Record in ``latest`` the last time of each metric of ``samples``."""
+    for sample in samples:
+        if latest.get(sample.metric, 0) < sample.time:
+            latest[sample.metric] = sample.time
 
 
 def encode(samples: Sequence[Sample]) -> bytes:
