@@ -28,7 +28,7 @@ import rrdtool
 
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.durability import LogKeeper
-from rrdarchive.errors import ArchiveError
+from rrdarchive.errors import ArchiveError, RetryLater, verdict_for
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
 from rrdarchive.listing import list_metrics
 from rrdarchive.metric import metric_path
@@ -44,7 +44,7 @@ LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
 LOW_SPACE = 64 * 1024 * 1024  # below this, a create that failed without a reason = disk full
-GAVE_UP = "not stored: other writers kept changing the file; send it again"
+GAVE_UP = RetryLater("not stored: other writers kept changing the file; send it again")
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
@@ -117,7 +117,8 @@ class Archive:
     # -- writing ------------------------------------------------------------------------
 
     def write(self, samples: Sequence[Sample]) -> list[str | None]:
-        """Store ``samples``; per sample None (stored, durable) or the reason it was refused.
+        """Store ``samples``; per sample None (stored, durable) or the reason it was refused,
+        a :class:`RetryLater` when the reason passes (disk full, a busy file).
 
         Raises ArchiveError when the archive cannot be written at all (rrdcached
         unreachable, the log not writable): then no sample of the batch is acknowledged.
@@ -206,7 +207,7 @@ class Archive:
                     retry.append(group)
                 for indexes in group.indexes if final else ():
                     for index in indexes:
-                        verdicts[index] = f"not stored: {message}"
+                        verdicts[index] = verdict_for(f"not stored: {message}")
         return retry
 
     def _stored_value(self, group: Group, last_time: int) -> object:
@@ -245,7 +246,7 @@ class Archive:
                     verdicts[index] = None
                 done += 1
         for index in group.indexes[done] if done < len(group.times) else ():
-            verdicts[index] = f"not stored: {message}"
+            verdicts[index] = verdict_for(f"not stored: {message}")
         group.drop_first(done + 1)
 
     def _send(self, groups: list[Group], replay: bool) -> tuple[dict[str, str], int]:
@@ -300,7 +301,9 @@ class Archive:
                 try:
                     self._create(group)
                 except (ArchiveError, OSError) as exc:
-                    reason = f"cannot create the RRD: {_create_failure(group.path, exc)}"
+                    reason = verdict_for(
+                        f"cannot create the RRD: {_create_failure(group.path, exc)}"
+                    )
                     for indexes in group.indexes:
                         for index in indexes:
                             verdicts[index] = reason

@@ -32,6 +32,21 @@ class InvalidTime(RexmonError, ValueError):
     """A time or duration written by a person that cannot be understood."""
 
 
+class RetryLater(str):
+    """A verdict for a sample refused for a passing reason of the server's own (its disk is
+    full, other writers keep the file busy): the sender should keep it and send it again."""
+
+
+TRANSIENT = ("No space left", "could not lock", "kept changing the file")
+
+
+def verdict_for(message: str) -> str:
+    """The verdict for a sample that failed with ``message``: RetryLater when passing."""
+    if any(reason in message for reason in TRANSIENT):
+        return RetryLater(message)
+    return message
+
+
 class ArchiveError(RexmonError):
     """rrdtool or rrdcached refused an operation on one file."""
 

@@ -1,6 +1,7 @@
 """Push batches to ``POST {server}/api/v1/samples``: gzip JSON, bearer token, retries.
 
-Answers: 2xx -> counts (rejected samples are invalid: never resent); 400 ->
+Answers: 2xx -> counts (rejected samples are invalid and never resent, unless the server
+marks the rejection ``retry``: then the runner spools the sample); 400 ->
 :class:`BatchRefused`; 401/403 -> :class:`TokenRefused`; 413 -> the batch is split in
 halves and each half pushed; 5xx, other 4xx, connection errors and timeouts ->
 retried a few times with exponential back-off and jitter, then :class:`ServerUnavailable`
@@ -13,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 
@@ -30,6 +31,7 @@ class Rejection:
     index: int
     metric: str
     error: str
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class IngestClient:
             second = self.push(samples[half:], retry=retry)
         except ServerUnavailable as exc:
             raise ServerUnavailable(str(exc), unsent=exc.unsent or samples[half:]) from None
-        shifted = tuple(Rejection(r.index + half, r.metric, r.error) for r in second.rejected)
+        shifted = tuple(replace(r, index=r.index + half) for r in second.rejected)
         return PushResult(first.accepted + second.accepted, first.rejected + shifted)
 
     def _post_retrying(self, samples: list[Sample], retry: bool) -> PushResult:
@@ -140,7 +142,12 @@ def _parse_result(response: requests.Response, count: int) -> PushResult:
     try:
         document = response.json()
         rejected = tuple(
-            Rejection(int(item["index"]), str(item.get("metric", "")), str(item["error"]))
+            Rejection(
+                int(item["index"]),
+                str(item.get("metric", "")),
+                str(item["error"]),
+                item.get("retry") is True,
+            )
             for item in document.get("rejected", [])
         )
         return PushResult(int(document["accepted"]), rejected)

@@ -51,7 +51,7 @@ class RunSummary:
             return EXIT_TOKEN
         if self.busy:
             return EXIT_BUSY
-        if self.unavailable:
+        if self.unavailable or self.spooled:
             return EXIT_SPOOLED
         if self.problems or self.rejected or self.refused or self.dropped:
             return EXIT_PARTIAL
@@ -103,15 +103,27 @@ class _Sender:
     def stopped(self) -> bool:
         return self.summary.unavailable or self.summary.token_refused
 
-    def _record(self, result: PushResult) -> None:
+    def _record(self, result: PushResult, samples: list[Sample]) -> list[Sample]:
+        """Count and log an answer; return the samples to send again (``retry``)."""
         self.summary.sent += result.accepted
-        self.summary.rejected += len(result.rejected)
-        for rejection in result.rejected[:MAX_LOGGED_REJECTIONS]:
+        final = [r for r in result.rejected if not r.retry]
+        again = [samples[r.index] for r in result.rejected if r.retry]
+        self.summary.rejected += len(final)
+        for rejection in final[:MAX_LOGGED_REJECTIONS]:
             log.warning(
                 "rejected sample %d (%s): %s", rejection.index, rejection.metric, rejection.error
             )
-        if len(result.rejected) > MAX_LOGGED_REJECTIONS:
-            log.warning("... and %d more rejected", len(result.rejected) - MAX_LOGGED_REJECTIONS)
+        if len(final) > MAX_LOGGED_REJECTIONS:
+            log.warning("... and %d more rejected", len(final) - MAX_LOGGED_REJECTIONS)
+        if again:
+            first = next(r for r in result.rejected if r.retry)
+            log.warning(
+                "%d sample(s) to send again (the server: %s); keeping them in the spool",
+                len(again),
+                first.error,
+            )
+            self.summary.spooled += len(again)
+        return again
 
     def send_spooled(self, batch: SpooledBatch) -> None:
         try:
@@ -122,7 +134,7 @@ class _Sender:
             self.summary.refused += batch.count
             return
         try:
-            self._record(self.client.push(samples))
+            again = self._record(self.client.push(samples), samples)
         except ServerUnavailable as exc:
             self._unavailable(exc)
             unsent = exc.unsent if exc.unsent is not None else samples
@@ -136,15 +148,18 @@ class _Sender:
             log.error("%s; kept in %s", exc, self.spool.refuse(batch))
             self.summary.refused += batch.count
             return
-        self.spool.remove(batch)
-        self.summary.backlog += batch.count
+        if again:
+            self.spool.replace(batch, again)
+        else:
+            self.spool.remove(batch)
+        self.summary.backlog += batch.count - len(again)
 
     def send_new(self, samples: list[Sample]) -> None:
         if self.stopped:
             self._save(samples)
             return
         try:
-            self._record(self.client.push(samples))
+            again = self._record(self.client.push(samples), samples)
         except ServerUnavailable as exc:
             self._unavailable(exc)
             self._save(exc.unsent if exc.unsent is not None else samples)
@@ -154,6 +169,9 @@ class _Sender:
         except BatchRefused as exc:
             log.error("%s; kept in %s", exc, self.spool.refuse(self.spool.save(samples)))
             self.summary.refused += len(samples)
+        else:
+            if again:
+                self.spool.save(again)
 
     def _save(self, samples: list[Sample]) -> None:
         self.spool.save(samples)

@@ -33,11 +33,14 @@ class Rejection:
     metric: str | None
     error: str
     line: int | None = None
+    retry: bool = False  # refused for a passing reason of the server's: send it again later
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "metric": self.metric, "error": self.error}
         if self.line is not None:
             data["line"] = self.line
+        if self.retry:
+            data["retry"] = True
         return data
 
 

@@ -1,8 +1,10 @@
 """The ingest blueprint: ``POST /api/v1/samples`` with a bearer token.
 
 Answers 200 with ``{"accepted": N, "rejected": [...]}`` once the accepted samples are
-durable; 400 only for a body unreadable as a whole; 401/403 for token problems; 413 over
-the size limit; 503 when the archive cannot store anything right now (the slurper spools).
+durable (a rejection with ``"retry": true`` is passing -- the disk is full, the file busy
+-- and the slurper keeps the sample for its next run); 400 only for a body unreadable as
+a whole; 401/403 for token problems; 413 over the size limit; 503 when the archive cannot
+store anything right now (the slurper spools).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rrdarchive.errors import ArchiveError
+from rrdarchive.errors import ArchiveError, RetryLater
 from web.batch import Batch, BatchTooLarge, MalformedBatch, Rejection, decompress, parse_batch
 from web.responses import refusal
 from web.services import Services, get_services
@@ -58,7 +60,8 @@ def post_samples() -> Any:
         return response
     for (index, sample), verdict in zip(batch.samples, verdicts, strict=True):
         if verdict is not None:
-            batch.rejected.append(Rejection(index, sample.metric, verdict))
+            retry = isinstance(verdict, RetryLater)
+            batch.rejected.append(Rejection(index, sample.metric, verdict, retry=retry))
     batch.rejected.sort(key=lambda rejection: rejection.index)
     accepted = len(batch.samples) - sum(v is not None for v in verdicts)
     services.counters.count_samples(accepted, len(batch.rejected))

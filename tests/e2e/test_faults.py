@@ -390,7 +390,7 @@ def fill(directory: Path) -> Path:
 
 
 def test_a_full_disk_gives_clear_rejections_keeps_serving_and_recovers(
-    small_disk: Path, serve: Callable[..., Served]
+    tmp_path: Path, small_disk: Path, serve: Callable[..., Served]
 ) -> None:
     server = serve()
     assert server.root == small_disk.resolve()
@@ -411,14 +411,31 @@ def test_a_full_disk_gives_clear_rejections_keeps_serving_and_recovers(
         assert body["accepted"] == 1  # the existing file is written in place
         assert [r["index"] for r in body["rejected"]] == [1, 2]
         assert all("No space left" in r["error"] for r in body["rejected"]), body
+        assert all(r["retry"] is True for r in body["rejected"]), body
     assert requests.get(server.url + "/healthz", timeout=5).status_code in (200, 503)
+
+    # a slurper whose metrics are new keeps them in its spool while the disk is full
+    config = make_config(tmp_path, server.url, server.token)
+    instance = config.instances["demo"]
+    clock = Clock(base)
+    spool = Spool(config.spool.dir, "demo", 10**9, 10**9, clock)
+    full_run = run_instance(config, instance, clock=clock, sleep=no_sleep)
+    assert full_run.exit_code == EXIT_SPOOLED, full_run.line()
+    assert (full_run.sent, full_run.rejected) == (0, 0)
+    assert sum(batch.count for batch in spool.pending()) == full_run.collected
 
     filler.unlink()
     again = new[1:]
     assert server.push(again).json() == {"accepted": 2, "rejected": []}
+    clock.now += STEP
+    later = run_instance(config, instance, clock=clock, sleep=no_sleep)
+    assert later.exit_code == EXIT_OK, later.line()
+    assert later.backlog == full_run.collected and spool.pending() == []
     leftovers = [p.name for p in small_disk.rglob(".*")]
     assert leftovers == [], leftovers  # no half-made temporary RRDs
     assert_all_stored(server.root, first + new[:1] + again)
+    path = metric_path(server.root, "demo.node01_example_org.temperature.sine")
+    assert set(known_values(path, base - STEP, base + STEP)) >= {base + STEP}
 
 
 def test_through_rrdcached_a_damaged_rrd_loses_no_acknowledged_sample(

@@ -102,6 +102,43 @@ def test_a_malformed_batch_answer_keeps_a_copy_aside_and_says_partial(
     assert "refused the batch (400)" in caplog.text
 
 
+def test_samples_the_server_asks_to_send_again_stay_in_the_spool_and_go_next_run(
+    tmp_path: Path,
+) -> None:
+    got: list[list[str]] = []
+    full = True
+
+    def handle(path: str, body: bytes) -> Reply:
+        samples = json.loads(gzip.decompress(body))["samples"]
+        got.append([s["metric"] for s in samples])
+        rejected = [
+            {"index": i, "metric": s["metric"], "error": "No space left", "retry": True}
+            for i, s in enumerate(samples)
+            if full and s["metric"].endswith(".walk")
+        ]
+        rejected += [
+            {"index": i, "metric": s["metric"], "error": "value is NaN"}
+            for i, s in enumerate(samples)
+            if s["metric"] == "demo.n1.b.sine"
+        ]
+        answer = {"accepted": len(samples) - len(rejected), "rejected": rejected}
+        return 200, {}, json.dumps(answer).encode()
+
+    with local_server(handle) as url:
+        config = config_for(tmp_path, url)
+        spool = Spool(config.spool.dir, "demo", 10**9, 3600, lambda: NOW)
+        first = run_instance(config, config.instances["demo"], clock=lambda: NOW)
+        assert first.exit_code == EXIT_SPOOLED
+        assert (first.sent, first.rejected, first.spooled) == (1, 1, 2)
+        assert [b.count for b in spool.pending()] == [1, 1]  # one per batch sent
+        full = False
+        second = run_instance(config, config.instances["demo"], clock=lambda: NOW + 60)
+    assert second.exit_code == EXIT_PARTIAL  # b.sine is refused again, for good
+    assert (second.backlog, second.spooled) == (2, 0)
+    assert got[2:4] == [["demo.n1.a.walk"], ["demo.n1.b.walk"]]  # the kept ones first
+    assert spool.pending() == []
+
+
 def test_a_second_concurrent_run_spools_instead_of_sending(tmp_path: Path) -> None:
     got: list[list[str]] = []
     with local_server(recorder(200, got)) as url:
