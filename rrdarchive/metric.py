@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -66,8 +67,9 @@ def is_component(text: str) -> bool:
 
 def metric_path(root: Path, name: str) -> Path:
     """The RRD file of a metric: ``a.b.c`` -> ``<root>/a/b/c.rrd``."""
-    parts = validate_metric(name).split(".")
-    return root.joinpath(*parts[:-1], parts[-1] + RRD_SUFFIX)
+    # one string parsed once: several times faster than joinpath, and a validated id
+    # has no "/", ".." or empty component to be careful about
+    return Path(os.path.join(root, validate_metric(name).replace(".", "/") + RRD_SUFFIX))
 
 
 def metric_from_path(root: Path, path: Path) -> str | None:

@@ -23,6 +23,7 @@ from typing import NoReturn
 from rrdarchive.errors import ArchiveError
 
 DEFAULT_TIMEOUT = 60.0
+MAX_NAMES = 1_000_000
 
 
 class RrdcachedClient:
@@ -37,12 +38,19 @@ class RrdcachedClient:
         self._sock: socket.socket | None = None
         self._buffer = b""
         self._unix = address.startswith("unix:")
+        self._names: dict[Path, str] = {}
 
     # -- public commands ----------------------------------------------------------------
 
     def name(self, path: Path) -> str:
-        """The file name as the daemon wants it."""
-        return str(path) if self._unix else path.relative_to(self.root).as_posix()
+        """The file name as the daemon wants it; remembered, as every update asks for it
+        (``relative_to``, for TCP, costs more than the rest of an update)."""
+        name = self._names.get(path)
+        if name is None:
+            name = str(path) if self._unix else path.relative_to(self.root).as_posix()
+            if len(self._names) < MAX_NAMES:
+                self._names[path] = name
+        return name
 
     def batch(self, commands: Sequence[str]) -> tuple[dict[int, str], int]:
         """Send ``commands`` in one BATCH: ({0-based index: error}, the connection's epoch)."""
