@@ -9,6 +9,7 @@
       listing_refresh: 5m            # re-list the archive's metrics this often
       send_timeout: 20s              # one send attempt may take this long
       send_workers: 4                # parallel sends
+      retry_delay: 1m                # first retry of a failed send; doubles, at most 1h
       lock_file: ../var/alarmd.lock  # SQLite: one active daemon per host (default: next
                                      # to the database file)
       advisory_lock: 1920492644      # PostgreSQL: the advisory lock id of the active daemon
@@ -36,6 +37,7 @@ DEFAULT_INTERVAL = 30
 DEFAULT_LISTING_REFRESH = 300
 DEFAULT_SEND_TIMEOUT = 20.0
 DEFAULT_SEND_WORKERS = 4
+DEFAULT_RETRY_DELAY = 60.0
 DEFAULT_ADVISORY_LOCK = 0x72786164  # "rxad"
 LOCK_FILE_NAME = "alarmd.lock"
 _KEYS = frozenset(
@@ -46,6 +48,7 @@ _KEYS = frozenset(
         "listing_refresh",
         "send_timeout",
         "send_workers",
+        "retry_delay",
         "lock_file",
         "advisory_lock",
     }
@@ -62,6 +65,7 @@ class AlarmdConfig:
     listing_refresh: int = DEFAULT_LISTING_REFRESH
     send_timeout: float = DEFAULT_SEND_TIMEOUT
     send_workers: int = DEFAULT_SEND_WORKERS
+    retry_delay: float = DEFAULT_RETRY_DELAY
     lock_file: Path | None = None  # None: next to the SQLite database
     advisory_lock: int = DEFAULT_ADVISORY_LOCK
 
@@ -88,6 +92,7 @@ def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:
     refresh = node.get("listing_refresh")
     timeout = node.get("send_timeout")
     workers = node.get("send_workers")
+    retry = node.get("retry_delay")
     lock_file = node.get("lock_file")
     advisory = node.get("advisory_lock")
     return AlarmdConfig(
@@ -97,6 +102,7 @@ def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:
         listing_refresh=refresh.parse(_positive) if refresh else DEFAULT_LISTING_REFRESH,
         send_timeout=float(timeout.parse(_positive)) if timeout else DEFAULT_SEND_TIMEOUT,
         send_workers=workers.as_int(low=1, high=64) if workers else DEFAULT_SEND_WORKERS,
+        retry_delay=float(retry.parse(_positive)) if retry else DEFAULT_RETRY_DELAY,
         lock_file=(base_dir / lock_file.as_str()).absolute() if lock_file else None,
         advisory_lock=advisory.as_int(low=1, high=2**63 - 1) if advisory else DEFAULT_ADVISORY_LOCK,
     )

@@ -128,7 +128,10 @@ class Daemon:
         self.leadership = leadership
         self.systemd = systemd if systemd is not None else SystemdNotifier({})
         self.sender = BackgroundSender(notifier, workers=config.settings.send_workers)
-        self.dispatcher = Dispatcher(self.store, self.sender, config.settings.send_timeout, clock)
+        settings = config.settings
+        self.dispatcher = Dispatcher(
+            self.store, self.sender, settings.send_timeout, clock, settings.retry_delay
+        )
         self.stopping = False
         self._reload_requested = False
         self._active = False

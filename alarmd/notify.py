@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -140,15 +140,24 @@ class BackgroundSender:
     def submit(self, message: Message) -> Future[SendResult]:
         return self._pool.submit(self.notifier.send, message)
 
-    def submit_many(self, messages: Sequence[Message]) -> Future[list[SendResult]]:
+    def submit_many(
+        self,
+        messages: Sequence[Message],
+        on_result: Callable[[SendResult], bool] | None = None,
+    ) -> Future[list[SendResult]]:
         """Send ``messages`` one after the other in one worker, stopping after the first
-        failure (so one receiver is told things in order); the results of those tried."""
-        return self._pool.submit(self._send_in_order, list(messages))
+        failure (so one receiver is told things in order); the results of those tried.
+        ``on_result`` is called in the worker after each send; False stops it there."""
+        return self._pool.submit(self._send_in_order, list(messages), on_result)
 
-    def _send_in_order(self, messages: list[Message]) -> list[SendResult]:
+    def _send_in_order(
+        self, messages: list[Message], on_result: Callable[[SendResult], bool] | None
+    ) -> list[SendResult]:
         results = []
         for message in messages:
             results.append(self.notifier.send(message))
+            if on_result is not None and not on_result(results[-1]):
+                break
             if results[-1].outcome is Outcome.FAILED:
                 break
         return results

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError
 
+from downtime.database import sqlite_busy_timeout
 from rrdarchive.site import SiteConfig, site_config_from_node
 from rrdarchive.yamlconf import Node, load_yaml
 
@@ -67,6 +68,10 @@ def resolve_url(text: str, base_dir: Path) -> str:
         database = url.database or ""
         if not database or database == ":memory:":
             raise ValueError("an SQLite url needs a file path: sqlite:///path/to/rexmon.db")
+        if set(url.query) - {"timeout"}:
+            raise ValueError(f"an SQLite url takes only ?timeout= (seconds), got {text!r}")
+        if "timeout" in url.query:  # the busy timeout
+            return f"{_sqlite_url(base_dir / database)}?timeout={sqlite_busy_timeout(url):g}"
         return _sqlite_url(base_dir / database)
     if backend != "postgresql":
         raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql+psycopg")

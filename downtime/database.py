@@ -43,29 +43,45 @@ def open_database(url: str, **engine_options: Any) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
 
     The directory of an SQLite file is created. SQLite connections get WAL mode, a busy
-    timeout, foreign keys and explicit transactions (reads ``BEGIN``, writes
-    ``BEGIN IMMEDIATE`` through :func:`write_transaction`), so several processes can
-    share the file safely.
+    timeout (30 s, or the url's ``?timeout=`` in seconds), foreign keys and explicit
+    transactions (reads ``BEGIN``, writes ``BEGIN IMMEDIATE`` through
+    :func:`write_transaction`), so several processes can share the file safely.
     """
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine_options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        engine = sa.create_engine(parsed, **engine_options)
-        _configure_sqlite(engine)
+        seconds = sqlite_busy_timeout(parsed)
+        engine_options.setdefault("connect_args", {"timeout": seconds})
+        engine = sa.create_engine(parsed.difference_update_query(["timeout"]), **engine_options)
+        _configure_sqlite(engine, int(seconds * 1000))
         return engine
     engine_options.setdefault("pool_pre_ping", True)
     return sa.create_engine(parsed, **engine_options)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def sqlite_busy_timeout(url: sa.URL) -> float:
+    """Seconds an SQLite writer waits for the lock: the url's ``?timeout=``, else 30."""
+    given = url.query.get("timeout")
+    if given is None:
+        return SQLITE_BUSY_TIMEOUT_MS / 1000
+    text = given if isinstance(given, str) else given[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"expected ?timeout= in seconds (0 to 3600), got {text!r}")
+    return seconds
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
@@ -93,8 +109,12 @@ def migrate(engine: Engine, component: str, migrations: Sequence[Migration]) -> 
 
     Safe to call from several processes at once: the check and the upgrade run in one
     locked transaction. A database newer than the code raises :class:`SchemaError`.
+    An up-to-date database is only read, so a program starts (and a web worker serves
+    its first page) while another process holds the write lock.
     """
     target = len(migrations)
+    if current_version(engine, component) == target:
+        return target
     with write_transaction(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))

@@ -5,6 +5,7 @@ module starts from ``/usr/lib/postgresql/*/bin`` in a temporary directory, liste
 on a unix socket there (as the ``postgres`` user when the tests run as root: initdb
 refuses root). Without PostgreSQL the tests skip, or fail when ``$CI`` is set.
 ``postgres_database_url`` gives each test an empty database (a clean ``public`` schema).
+``restartable_postgres`` is a server of the test's own, which it may stop and start.
 """
 
 from __future__ import annotations
@@ -48,6 +49,74 @@ def _run(command: list[str], user: str | None) -> None:
         raise RuntimeError(f"{' '.join(command)} failed: {result.stderr or result.stdout}")
 
 
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary directory, on a unix socket only."""
+
+    def __init__(self, bin_dir: Path, user: str | None, root: Path) -> None:
+        self.bin_dir = bin_dir
+        self.user = user  # run the server as this user (None: as ourselves)
+        self.root = root
+        self.data = root / "data"
+        self.role = user or pwd.getpwuid(os.geteuid()).pw_name
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://{self.role}@/postgres?host={self.root}"
+
+    def init(self) -> None:
+        command = [str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust"]
+        _run([*command, "-U", self.role, "--no-sync", "-E", "UTF8"], self.user)
+
+    def start(self) -> None:
+        options = f"-k {self.root} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        self._ctl("-l", str(self.root / "log"), "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: end the sessions, write a checkpoint)."""
+        self._ctl("-m", mode, "-w", "stop")
+
+    def _ctl(self, *arguments: str) -> None:
+        _run([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *arguments], self.user)
+
+
+def _new_server() -> PostgresServer | None:
+    """A server (not yet started) in a fresh directory, or None (after skipping)."""
+    bin_dir = _binaries()
+    if bin_dir is None:
+        _missing("no initdb/pg_ctl/postgres under /usr/lib/postgresql/*/bin")
+        return None
+    user: str | None = None
+    if os.geteuid() == 0:
+        try:
+            entry = pwd.getpwnam(UNPRIVILEGED_USER)
+        except KeyError:
+            _missing(f"running as root and there is no {UNPRIVILEGED_USER!r} user for initdb")
+            return None
+        user = UNPRIVILEGED_USER
+    # Short path: a unix socket path must stay under ~100 characters.
+    root = Path(tempfile.mkdtemp(prefix="rexmon-pg-"))
+    if user is not None:
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    return PostgresServer(bin_dir, user, root)
+
+
+def _started(server: PostgresServer) -> None:
+    try:
+        server.init()
+        server.start()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(server.root, ignore_errors=True)
+        pytest.fail(f"cannot start PostgreSQL: {exc}", pytrace=False)
+
+
+def _removed(server: PostgresServer) -> None:
+    try:
+        server.stop("immediate")
+    except (RuntimeError, subprocess.TimeoutExpired):
+        pass  # already stopped
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """An SQLAlchemy url of a PostgreSQL server for the whole session."""
@@ -55,79 +124,28 @@ def postgres_url() -> Iterator[str]:
     if given:
         yield given
         return
-    bin_dir = _binaries()
-    if bin_dir is None:
-        _missing("no initdb/pg_ctl/postgres under /usr/lib/postgresql/*/bin")
+    server = _new_server()
+    if server is None:
         return
-    user: str | None = None
-    if os.geteuid() == 0:
-        try:
-            entry = pwd.getpwnam(UNPRIVILEGED_USER)
-        except KeyError:
-            _missing(f"running as root and there is no {UNPRIVILEGED_USER!r} user for initdb")
-            return
-        user = UNPRIVILEGED_USER
-    # Short path: a unix socket path must stay under ~100 characters.
-    root = Path(tempfile.mkdtemp(prefix="rexmon-pg-"))
-    if user is not None:
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    data = root / "data"
-    role = user or pwd.getpwuid(os.geteuid()).pw_name
+    _started(server)
     try:
-        _run(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                role,
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-            user,
-        )
-        options = f"-k {root} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-        _run(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(root / "log"),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            user,
-        )
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"cannot start PostgreSQL: {exc}", pytrace=False)
-    try:
-        yield f"postgresql+psycopg://{role}@/postgres?host={root}"
+        yield server.url
     finally:
-        subprocess.run(
-            [
-                *(["runuser", "-u", user, "--"] if user else []),
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        _removed(server)
+
+
+@pytest.fixture
+def restartable_postgres() -> Iterator[PostgresServer]:
+    """A running PostgreSQL server of this test's own (``stop()``/``start()`` keep the
+    data and the url); always started here, even with ``$REXMON_TEST_POSTGRES_URL``."""
+    server = _new_server()
+    if server is None:
+        return
+    _started(server)
+    try:
+        yield server
+    finally:
+        _removed(server)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -28,8 +29,10 @@ from web import (
 )
 from web.auth import Authenticator
 from web.config import ServerConfig, load_server_config
+from web.responses import refusal
 
 CONFIG_ENV = "REXMON_CONFIG"
+DATABASE_RETRY_AFTER = 5  # seconds
 
 
 def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
@@ -57,6 +60,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     _add_template_helpers(app, config)
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.after_request(_safety_headers)
     if config.web.proxies:  # the client address (failed-login limit, logs) from the proxy
         hops = config.web.proxies
@@ -114,6 +118,15 @@ def _add_template_helpers(app: Flask, config: ServerConfig) -> None:
     @app.context_processor
     def site() -> dict[str, Any]:
         return {"site_name": config.site.name, "site_zone": zone.key, "nav_links": NAV_LINKS}
+
+
+def _database_unavailable(error: OperationalError) -> Response:
+    """A locked SQLite file or a PostgreSQL restart passes: 503 with Retry-After and a
+    plain reason, not a 500 traceback; the driver's message (paths, hosts) goes to the log."""
+    current_app.logger.warning("database unavailable: %s", error.orig)
+    response = refusal(503, "the database is busy or unreachable; try again in a moment")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
 
 
 def _json_error_for_api(error: HTTPException) -> Any:
