@@ -220,14 +220,19 @@ class Archive:
     def _stored_last(self, path: Path) -> tuple[int, object] | None:
         """The last update (time, value) as rrdcached or the file knows it, None if unknown."""
         try:
-            if self._client is not None:
-                pending = self._client.pending(path)
-                if pending:
-                    stamp, _, value = pending[-1].partition(":")
-                    return int(float(stamp)), None if value == "U" else float(value)
-            info = self._rrd("info", path, [], flush=False)
+            return self._last_update(path)
         except (ArchiveError, ValueError):
             return None
+
+    def _last_update(self, path: Path) -> tuple[int, float | None]:
+        """The last update (time, value as fed): the last one rrdcached holds, else the
+        file's. Asking rrdcached (PENDING) spares it writing the file, as a FLUSH would."""
+        if self._client is not None:
+            pending = self._client.pending(path)
+            if pending:
+                stamp, _, value = pending[-1].partition(":")
+                return int(float(stamp)), None if value == "U" else float(value)
+        info = self._rrd("info", path, [], flush=False)
         text = info.get("ds[value].last_ds", "U")
         return int(info["last_update"]), None if text == "U" else float(text)
 
@@ -364,11 +369,7 @@ class Archive:
     def last(self, metric: str) -> tuple[int, float | None] | None:
         """The last update (time, value as fed) of a metric, or None if it has no file."""
         path = self._existing(metric)
-        if path is None:
-            return None
-        info = self._rrd("info", path, [])
-        text = info.get("ds[value].last_ds", "U")
-        return int(info["last_update"]), None if text == "U" else float(text)
+        return None if path is None else self._last_update(path)
 
     def fetch(
         self,

@@ -112,6 +112,7 @@ def test_the_archive_writes_through_rrdcached_and_reads_see_cached_data(
     path = metric_path(config.root, "host.n1.load")
     assert last_update(path) == T0  # created, the samples still in rrdcached's memory
     assert archive.last("host.n1.load") == (T0 + 300, 5.0)
+    assert last_update(path) == T0  # last() asked rrdcached instead of making it write
     series = archive.fetch("host.n1.load", T0, T0 + 300)
     assert dict(zip(series.times, series.values, strict=True))[T0 + 300] == 5.0
     assert archive.graph(["host.n1.load"], T0, T0 + 300).startswith(b"\x89PNG")
