@@ -159,16 +159,17 @@ class Archive:
             if epoch != self._epoch:  # a new connection: rrdcached may have lost updates
                 self._epoch = epoch
                 self._last.clear()
-            stored = [g for g in groups if g.metric not in failures]
-            for group in stored:
-                self._last[group.metric] = (group.times[-1], group.values[-1])
-            written = []
-            for group in stored:
+            failed, written = [], []
+            for group in groups:  # one pass: this runs for every sample
+                if failures and group.metric in failures:
+                    failed.append(group)
+                    continue
+                last[group.metric] = (group.times[-1], group.values[-1])
                 for indexes in group.indexes:
                     written.append(indexes[0])
                     for index in indexes:
                         verdicts[index] = None
-            groups = [g for g in groups if g.metric in failures]
+            groups = failed
             final = round_number == MAX_ROUNDS - 1 or time.monotonic() > deadline
             groups = self._after_failure(groups, failures, verdicts, final, written)
             if self._keeper is not None and not replay and written:
@@ -259,7 +260,7 @@ class Archive:
         if self._client is not None:
             if not replay and self._keeper is not None:
                 self._keeper.recover_if_reconnected()
-            errors, epoch = self._client.update((g.path, g.update_args()) for g in groups)
+            errors, epoch = self._client.update((g.path, g.update_text()) for g in groups)
             return {groups[i].metric: message for i, message in errors.items()}, epoch
         failures = {}
         for group in groups:

@@ -51,9 +51,14 @@ class Group:
     indexes: list[list[int]]  # per time, the batch positions of its sample(s)
 
     def update_args(self) -> list[str]:
-        if len(self.times) == 1:
-            return [f"{self.times[0]}:{format_value(self.values[0])}"]
+        """``time:value`` arguments for the rrdtool binding."""
         return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
+
+    def update_text(self) -> str:
+        """The same, space-separated, as rrdcached's UPDATE takes them."""
+        if len(self.times) == 1:
+            return f"{self.times[0]}:{format_value(self.values[0])}"
+        return " ".join(self.update_args())
 
     def drop_first(self, count: int) -> None:
         del self.times[:count], self.values[:count], self.indexes[:count]

@@ -72,10 +72,10 @@ class RrdcachedClient:
                 self._fail("BATCH", text)
             return errors, self.epoch
 
-    def update(self, updates: Iterable[tuple[Path, Sequence[str]]]) -> tuple[dict[int, str], int]:
-        """UPDATE each file with its ``time:value`` strings; see :meth:`batch`."""
-        commands = [f"UPDATE {self.name(path)} {' '.join(values)}" for path, values in updates]
-        return self.batch(commands)
+    def update(self, updates: Iterable[tuple[Path, str]]) -> tuple[dict[int, str], int]:
+        """UPDATE each file with its space-separated ``time:value`` text; see :meth:`batch`."""
+        name = self.name
+        return self.batch([f"UPDATE {name(path)} {values}" for path, values in updates])
 
     def flush(self, path: Path) -> None:
         """Write the pending values of one file to disk and wait for it."""

@@ -63,10 +63,10 @@ def test_the_client_checks_every_reply_line_of_a_batch(
     a = make_rrd(rrdcached.base_dir / "a.rrd")
     errors, epoch = client.update(
         [
-            (a, [f"{T0 + 60}:1", f"{T0 + 120}:2"]),
-            (rrdcached.base_dir / "missing.rrd", [f"{T0 + 60}:1"]),
-            (a, [f"{T0 + 120}:3"]),
-            (a, [f"{T0 + 180}:3"]),
+            (a, f"{T0 + 60}:1 {T0 + 120}:2"),
+            (rrdcached.base_dir / "missing.rrd", f"{T0 + 60}:1"),
+            (a, f"{T0 + 120}:3"),
+            (a, f"{T0 + 180}:3"),
         ]
     )
     assert sorted(errors) == [1, 2] and epoch == 1
@@ -85,7 +85,7 @@ def test_the_client_checks_every_reply_line_of_a_batch(
 def test_an_unreachable_rrdcached_is_an_error_never_a_silent_success(tmp_path: Path) -> None:
     client = RrdcachedClient(f"unix:{tmp_path / 'none.sock'}", tmp_path)
     with pytest.raises(ArchiveError, match="cannot connect"):
-        client.update([(tmp_path / "a.rrd", [f"{T0}:1"])])
+        client.update([(tmp_path / "a.rrd", f"{T0}:1")])
     with pytest.raises(ArchiveError, match="cannot connect"):
         RrdcachedClient("127.0.0.1:1", tmp_path).ping()
 
