@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from alarmd.notify import MAX_RETRY_DELAY
 from downtime.config import DatabaseConfig, database_config_from_node
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
 from rrdarchive.site import site_config_from_node
@@ -102,7 +103,7 @@ def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:
         listing_refresh=refresh.parse(_positive) if refresh else DEFAULT_LISTING_REFRESH,
         send_timeout=float(timeout.parse(_positive)) if timeout else DEFAULT_SEND_TIMEOUT,
         send_workers=workers.as_int(low=1, high=64) if workers else DEFAULT_SEND_WORKERS,
-        retry_delay=float(retry.parse(_positive)) if retry else DEFAULT_RETRY_DELAY,
+        retry_delay=float(retry.parse(_retry_delay)) if retry else DEFAULT_RETRY_DELAY,
         lock_file=(base_dir / lock_file.as_str()).absolute() if lock_file else None,
         advisory_lock=advisory.as_int(low=1, high=2**63 - 1) if advisory else DEFAULT_ADVISORY_LOCK,
     )
@@ -140,6 +141,14 @@ def _positive(text: str) -> int:
     seconds = parse_duration(text)
     if seconds <= 0:
         raise ValueError(f"expected a duration longer than 0s, got {text!r}")
+    return seconds
+
+
+def _retry_delay(text: str) -> int:
+    """A first retry later than the cap would silently wait only the cap: refused."""
+    seconds = _positive(text)
+    if seconds > MAX_RETRY_DELAY:
+        raise ValueError(f"expected at most 1h (the longest wait between retries), got {text!r}")
     return seconds
 
 

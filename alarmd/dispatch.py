@@ -96,7 +96,8 @@ class Dispatcher:
     def collect(self) -> list[tuple[OutboxItem, SendResult]]:
         """Store the results the workers could not store, give up on stuck sends (twice
         their timeout: the retry could duplicate), forget the flights that are over;
-        returns what was stored now."""
+        returns what was stored now. Once the database refuses a result, the other
+        flights wait for the next cycle (each try could wait the whole busy timeout)."""
         stored = []
         for receiver, flight in list(self._flights.items()):
             with flight.lock:
@@ -109,6 +110,9 @@ class Dispatcher:
                 stored += self._store(flight)
                 if flight.over:
                     del self._flights[receiver]
+                refused = flight.stored < len(flight.results)
+            if refused:
+                break
         return stored
 
     def drain(self, timeout: float) -> list[tuple[OutboxItem, SendResult]]:

@@ -31,6 +31,7 @@ from alarmd.rules import Receiver
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
+MAX_RETRY_DELAY = 3600.0  # retries wait at most this long
 
 
 class Outcome(enum.Enum):
@@ -54,7 +55,11 @@ class SendResult:
 
 
 def retry_delay(
-    attempt: int, base: float = 60.0, factor: float = 2.0, cap: float = 3600.0, limit: int = 8
+    attempt: int,
+    base: float = 60.0,
+    factor: float = 2.0,
+    cap: float = MAX_RETRY_DELAY,
+    limit: int = 8,
 ) -> float | None:
     """Seconds to wait before retry number ``attempt`` (1 = first retry); None = give up."""
     if attempt < 1 or attempt > limit:

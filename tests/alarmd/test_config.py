@@ -24,7 +24,7 @@ def parse(text: str, base: Path = Path("/etc/rexmon")) -> AlarmdConfig:
 def test_the_alarmd_section_is_parsed_with_paths_from_the_config_directory() -> None:
     config = parse(
         "alarmd:\n  rules: rules/alarms.yaml\n  interval: 1m\n  base_url: https://mon.example.org/\n"
-        "  listing_refresh: 10m\n  send_timeout: 15s\n  send_workers: 8\n"
+        "  listing_refresh: 10m\n  send_timeout: 15s\n  send_workers: 8\n  retry_delay: 1m30s\n"
         "  lock_file: ../run/alarmd.lock\n  advisory_lock: 42\n"
     )
     assert config == AlarmdConfig(
@@ -34,6 +34,7 @@ def test_the_alarmd_section_is_parsed_with_paths_from_the_config_directory() -> 
         listing_refresh=600,
         send_timeout=15.0,
         send_workers=8,
+        retry_delay=90.0,
         lock_file=Path("/etc/rexmon/../run/alarmd.lock"),
         advisory_lock=42,
     )
@@ -56,12 +57,28 @@ def test_without_the_section_everything_has_a_default() -> None:
         ("alarmd:\n  interval: 0s\n", "rexmon.yaml:2: alarmd.interval: expected a duration longer"),
         ("alarmd:\n  base_url: ftp://x\n", "rexmon.yaml:2: alarmd.base_url: expected an http://"),
         ("alarmd:\n  send_workers: 0\n", "rexmon.yaml:2: alarmd.send_workers: must be at least 1"),
+        (
+            "alarmd:\n  retry_delay: 0s\n",
+            "rexmon.yaml:2: alarmd.retry_delay: expected a duration longer",
+        ),
+        (
+            "alarmd:\n  retry_delay: soon\n",
+            "rexmon.yaml:2: alarmd.retry_delay: expected a duration like",
+        ),
+        ("alarmd:\n  retry_delay: 2h\n", "rexmon.yaml:2: alarmd.retry_delay: expected at most 1h"),
     ],
 )
 def test_a_wrong_setting_names_file_line_and_key(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse(text)
     assert str(error.value).startswith(message)
+
+
+def test_the_first_retry_waits_one_minute_unless_set() -> None:
+    assert alarmd_config_from_node(None, Path("/etc/rexmon")).retry_delay == 60.0
+    assert parse("alarmd:\n  interval: 1m\n").retry_delay == 60.0
+    assert parse("alarmd:\n  retry_delay: 10s\n").retry_delay == 10.0
+    assert parse("alarmd:\n  retry_delay: 1h\n").retry_delay == 3600.0
 
 
 def test_the_example_server_config_loads() -> None:

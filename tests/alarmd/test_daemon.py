@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from alarmd.alarmstate import AlarmState, Severity
+from alarmd.config import AlarmdConfig
 from alarmd.statestore import FAILED, SENT, SUPPRESSED
 from downtime.model import Effect, Kind
 from tests.alarmd.daemon_env import METRIC, RULES, STEP, Environment, Inbox, env, inbox
@@ -136,6 +137,19 @@ def test_a_provider_that_is_down_is_retried_later_and_evaluation_goes_on(
     assert outcomes == [(FAILED, 1), (FAILED, 2), (SENT, 3), (SENT, 1)]
     env.run(3, 3)
     assert len(env.inbox.bodies) == 2
+
+
+def test_a_failed_send_waits_the_configured_retry_delay(env: Environment) -> None:
+    settings = AlarmdConfig(rules=env.tmp_path / "alarms.yaml", send_timeout=5.0, retry_delay=300)
+    env.daemon = env.new_daemon(settings=settings)
+    env.inbox.status = 500
+    env.run(1, 12)
+    assert env.inbox.refused == 1
+    env.inbox.status = 200
+    env.run(12, 12, 12, 12)  # the default (1m) would have retried by now
+    assert env.inbox.bodies == [] and env.inbox.refused == 1
+    env.step(12)  # 5 minutes after the failure
+    assert env.inbox.titles == ["[rexmon] CRITICAL FIRING: load on host.n01.load"]
 
 
 def test_a_metric_without_fresh_data_goes_stale(env: Environment) -> None:

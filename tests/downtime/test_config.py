@@ -27,6 +27,12 @@ def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path: Path) -
     assert database_config_from_node(absolute, tmp_path).url == "sqlite:////srv/rexmon.db"
 
 
+def test_an_sqlite_url_keeps_its_busy_timeout(tmp_path: Path) -> None:
+    node = parse_yaml("url: sqlite:///db/rexmon.db?timeout=2.5\n")
+    url = database_config_from_node(node, tmp_path).url
+    assert url == f"sqlite:///{tmp_path}/db/rexmon.db?timeout=2.5"
+
+
 def test_a_postgresql_url_gets_the_psycopg_driver(tmp_path: Path) -> None:
     node = parse_yaml("url: postgresql://rexmon:secret@db.example.org/rexmon\n")
     assert (
@@ -42,6 +48,9 @@ def test_a_postgresql_url_gets_the_psycopg_driver(tmp_path: Path) -> None:
         ("url: not a url\n", "1: url: expected a database url"),
         ("url: 'sqlite://'\n", "1: url: an SQLite url needs a file path"),
         ("path: x.db\n", "1: path: unknown key"),
+        ("url: sqlite:///x.db?mode=ro\n", r"1: url: an SQLite url takes only \?timeout="),
+        ("url: sqlite:///x.db?timeout=soon\n", r"1: url: expected \?timeout= in seconds"),
+        ("url: sqlite:///x.db?timeout=-1\n", r"1: url: expected \?timeout= in seconds"),
     ],
 )
 def test_a_bad_database_section_names_line_and_key(tmp_path: Path, text: str, message: str) -> None:

@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from downtime import schema
-from downtime.database import current_version, migrate, open_database
+from downtime.database import current_version, migrate, open_database, write_transaction
 from downtime.errors import SchemaError
 from downtime.model import Effect, Kind
 from downtime.store import DowntimeStore
 from tests.downtime.conftest import NOW, Clock
+from tests.faults import exclusive_lock
 
 
 def _insert_v1_downtime(connection: Connection) -> None:
@@ -100,6 +102,43 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
         assert pragma("PRAGMA foreign_keys").scalar() == 1
         assert pragma("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
+
+
+def _current_database(path: Path) -> None:
+    """An SQLite file as an installation leaves it: WAL mode, the tables up to date."""
+    engine = open_database(f"sqlite:///{path}")
+    DowntimeStore(engine).migrate()
+    engine.dispose()
+
+
+def test_an_sqlite_url_sets_the_busy_timeout_in_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    _current_database(path)
+    engine = open_database(f"sqlite:///{path}?timeout=0.25")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 250
+        with exclusive_lock(path), pytest.raises(OperationalError, match="database is locked"):
+            with write_transaction(engine):  # gives up after 0.25 s, not 30
+                pass
+    finally:
+        engine.dispose()
+    with pytest.raises(ValueError, match=r"expected \?timeout= in seconds \(0 to 3600\)"):
+        open_database(f"sqlite:///{path}?timeout=soon")
+
+
+def test_migrating_an_up_to_date_database_needs_no_write_lock(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    _current_database(path)
+    engine = open_database(f"sqlite:///{path}?timeout=0")  # no waiting for a lock
+    try:
+        with exclusive_lock(path):  # another process is writing
+            assert DowntimeStore(engine).migrate() == len(schema.MIGRATIONS)
+            with pytest.raises(OperationalError, match="database is locked"):
+                migrate(engine, "newcomer", [lambda connection: None])  # an upgrade waits
+        assert migrate(engine, "newcomer", [lambda connection: None]) == 1
+    finally:
+        engine.dispose()
 
 
 WRITER = """

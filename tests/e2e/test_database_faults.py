@@ -7,10 +7,6 @@ memory to be marked; afterwards everything works and every message arrives once.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +24,12 @@ from tests.e2e.test_alarmd_faults import (
     running_stack,
     wait_for,
 )
+from tests.faults import exclusive_lock
 from tests.fixtures_postgres import PostgresServer
 from tests.fixtures_server import USERS
 
 BUSY_TIMEOUT = 1  # seconds, set in the SQLite url: the lock is held for longer
-LOCKER = """
-import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-connection.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.readline()  # until the test closes our stdin
-"""
 DOWNTIME = {"scopes": ["host.elsewhere.*"], "start": "+1h", "duration": "1h", "reason": "fw"}
-
-
-@contextmanager
-def exclusive_lock(database: Path) -> Iterator[None]:
-    """Another process holding SQLite's write lock (``BEGIN EXCLUSIVE``) on ``database``."""
-    command = [sys.executable, "-c", LOCKER, str(database)]
-    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as locker:
-        assert locker.stdout is not None
-        assert locker.stdout.readline() == b"locked\n"
-        yield  # leaving closes its stdin: it ends, the lock goes
 
 
 def file_downtime(stack: Stack) -> requests.Response:

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from rrdarchive.metric import metric_path
 from slurpers.runner import EXIT_OK, EXIT_PARTIAL, EXIT_SPOOLED, run_instance
 from slurpers.spool import Spool
 from tests.clock import Clock, no_sleep
+from tests.faults import free_port
 from tests.fixtures_rrdcached import Rrdcached
 from tests.fixtures_server import write_server_config
 from tests.plain_rrdtool import known_values
@@ -38,13 +38,6 @@ STEP = 60
 BIN = Path(sys.executable).parent
 # small files (about 70 KB), so a 2 MB disk holds a few dozen
 SCHEMAS = "schemas:\n  - match: '*'\n    step: 1m\n    retention: 1m:2d\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Served:

@@ -18,7 +18,7 @@ import bcrypt
 import pytest
 import requests
 
-from tests.e2e.test_faults import free_port
+from tests.faults import free_port
 from tests.fixtures_server import write_server_config
 from web.config import load_server_config
 from web.tokens import new_token
