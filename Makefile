@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench deps venv clean
+.PHONY: run test lint unit bench soak deps venv clean
 
 run: deps venv
 	$(BIN)/rexmon-web demo
@@ -24,6 +24,9 @@ unit: venv
 
 bench: deps venv
 	$(BIN)/python bench/run_all.py
+
+soak: deps venv
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 deps:
 	@scripts/install-debian-deps $(DEBIAN_PACKAGES)

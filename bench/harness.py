@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +63,10 @@ def wait_for(check: Any, what: str, timeout: float = 30.0) -> None:
 def rrdcached_process(directory: Path, root: Path) -> Iterator[str]:
     """A real rrdcached on a unix socket, writing under ``root``.
 
-    ``-F``: with a journal (``-j``) rrdcached does not write its pending updates to the
-    files on SIGTERM unless told to (it would replay the journal at its next start), and
-    the benchmarks read the files without it once it has stopped.
+    ``-F``: the benchmarks read the files without it once it has stopped; no ``-j``, as
+    deployed (docs/archive.md).
     """
     socket_path = directory / "rrdcached.sock"
-    journal = directory / "journal"
-    journal.mkdir()
     process = subprocess.Popen(
         [
             "rrdcached",
@@ -76,8 +77,6 @@ def rrdcached_process(directory: Path, root: Path) -> Iterator[str]:
             str(root),
             "-B",
             "-F",
-            "-j",
-            str(journal),
             "-p",
             str(directory / "rrdcached.pid"),
             "-w",
@@ -210,9 +209,9 @@ def rexmon_server(
         gunicorn.stop()
 
 
-def save(name: str, figures: dict[str, Any]) -> Path:
+def save(name: str, figures: dict[str, Any], directory: Path = RESULTS) -> Path:
     """Write the figures with a note of the machine they were measured on."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     figures = {
         "benchmark": name,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -223,9 +222,9 @@ def save(name: str, figures: dict[str, Any]) -> Path:
         },
         **figures,
     }
-    path = RESULTS / f"{name}.json"
+    path = directory / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"figures written to {path.relative_to(REPO)}")
+    print(f"figures written to {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return path
 
 
@@ -238,3 +237,74 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def stored_values(root: Path, metric: str, start: int, end: int) -> dict[int, float | None]:
+    """Time -> value (None: unknown) of a metric's RRD, read by rrdtool alone (no daemon):
+    what is really in the file, whatever rrdcached or the server said."""
+    import rrdtool
+
+    from rrdarchive.metric import metric_path
+
+    (first, _, step), _, rows = rrdtool.fetch(
+        str(metric_path(root, metric)), "AVERAGE", "--start", str(start), "--end", str(end)
+    )
+    return {first + (n + 1) * step: row[0] for n, row in enumerate(rows)}
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes (VmRSS); a process gone meanwhile counts 0."""
+    kilobytes = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                kilobytes += int(line.split()[1])
+    return round(kilobytes / 1024, 1)
+
+
+class Inbox:
+    """A local HTTP endpoint for apprise's ``json://``: alarmd's notifications, really
+    delivered, counted per message and per alarm event (``CRITICAL FIRING``, ``RESOLVED``)."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.events: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        inbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                inbox.receive(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def receive(self, body: dict[str, Any]) -> None:
+        """One message; each alarm in it opens a paragraph ``<HEADLINE>: rule R on M``."""
+        kinds = re.findall(r"^([A-Z][A-Z ]*): rule \S+ on \S+$", body["message"], re.M)
+        with self._lock:
+            self.messages += 1
+            self.events.update(kinds)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

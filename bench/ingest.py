@@ -24,7 +24,14 @@ import rrdtool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import percentile, remove, rexmon_server, rrdcached_process, save  # noqa: E402
+from bench.harness import (  # noqa: E402
+    percentile,
+    remove,
+    rexmon_server,
+    rrdcached_process,
+    save,
+    stored_values,
+)
 from rrdarchive.metric import metric_path  # noqa: E402
 
 STEP = 60
@@ -84,15 +91,7 @@ def verify(root: Path, size: int, times: list[int]) -> int:
     """Count samples missing or wrong in the files (read with rrdtool, no daemon)."""
     missing = 0
     for index in range(size):
-        (start, _, step), _, rows = rrdtool.fetch(
-            str(metric_path(root, metric_name(index))),
-            "AVERAGE",
-            "--start",
-            str(times[0] - STEP),
-            "--end",
-            str(times[-1]),
-        )
-        by_time = {start + (n + 1) * step: row[0] for n, row in enumerate(rows)}
+        by_time = stored_values(root, metric_name(index), times[0] - STEP, times[-1])
         for round_number, when in enumerate(times):
             if round_number == 0:
                 continue  # the PDP ending at the creation sample is partial by design

@@ -83,6 +83,9 @@ class Archive:
         self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
         self._targets: dict[str, Target] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
+        # librrd draws with pango/cairo, which corrupt memory (and crash the process)
+        # when two threads draw at once: one graph at a time per process
+        self._drawing = threading.Lock()
         self._client: RrdcachedClient | None = None  # for updates and reads
         self._keeper: LogKeeper | None = None
         if config.rrdcached is not None:
@@ -539,6 +542,9 @@ class Archive:
             argv.append(str(path))
         argv.extend(args)
         try:
+            if command == "graphv":
+                with self._drawing:
+                    return function(*argv)
             return function(*argv)
         except rrdtool.OperationalError as exc:
             raise ArchiveError(str(path or self.config.root), command, str(exc)) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,6 +103,45 @@ def test_graph_makes_a_real_png_and_svg(archive: Archive) -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
     svg = archive.graph(["host.n1.load"], T0, T0 + 1800, image_format="SVG")
     assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+
+
+DRAW_IN_THREADS = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.sample import Sample
+
+T0 = int(sys.argv[2])
+archive = Archive(ArchiveConfig.simple(Path(sys.argv[1])), clock=lambda: T0 + 3600)
+samples = [Sample(f"host.n{n}.load", T0 + 60 * i, float(i)) for n in range(4) for i in range(1, 31)]
+assert archive.write(samples) == [None] * len(samples)
+with ThreadPoolExecutor(4) as pool:
+    images = list(pool.map(
+        lambda n: archive.graph([f"host.n{n % 4}.load"], T0, T0 + 1800, title=f"n{n}"), range(200)
+    ))
+assert all(image.startswith(b"\\x89PNG") for image in images)
+print("drew", len(images))
+"""
+
+
+def test_threads_drawing_at_once_all_get_their_graph_and_the_process_survives(
+    tmp_path: Path,
+) -> None:
+    """gunicorn's threads draw through one Archive, and librrd's drawing (pango) is not
+    thread-safe: two graphs at once corrupt memory and crash the worker. In a process of
+    its own, so that a crash fails this test instead of the test run."""
+    done = subprocess.run(
+        [sys.executable, "-c", DRAW_IN_THREADS, str(tmp_path / "rrd"), str(T0)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "drew 200"
+    assert "CRITICAL" not in done.stderr and "corrupted" not in done.stderr, done.stderr[-2000:]
 
 
 def test_graph_refuses_what_it_cannot_draw_safely(archive: Archive) -> None:
