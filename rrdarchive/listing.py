@@ -1,13 +1,16 @@
 """Listing the metrics of an archive that match a glob, fast on archives of 100k files.
 
 Only the directory of the glob's literal prefix is walked (``host.n01.*`` walks
-``<root>/host/n01``), with ``os.scandir``, whose entries know whether they are
-directories without a ``stat`` per file. This module does not import rrdtool.
+``<root>/host/n01``), and below it only directories that can hold a match: for
+``host.n01*`` the walk of ``<root>/host`` enters ``n01``, ``n010``, ... and skips the
+rest. ``os.scandir`` entries know whether they are directories without a ``stat`` per
+file. This module does not import rrdtool.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,12 +37,17 @@ def list_metrics(root: Path, glob: str = "*") -> list[str]:
         except InvalidMetricName:
             return []
     parts = prefix.split(".") if prefix else []
-    _walk(root.joinpath(*parts), parts, matches, found)
+    literal = re.split(r"[*?\[]", glob, maxsplit=1)[0]  # every match starts with this
+    _walk(root.joinpath(*parts), parts, literal, matches, found)
     return sorted(found)
 
 
 def _walk(
-    directory: Path, parts: list[str], matches: Callable[[str], bool], found: list[str]
+    directory: Path,
+    parts: list[str],
+    literal: str,
+    matches: Callable[[str], bool],
+    found: list[str],
 ) -> None:
     try:
         entries = list(os.scandir(directory))
@@ -48,8 +56,13 @@ def _walk(
     for entry in entries:
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            if is_component(name) and len(parts) < MAX_COMPONENTS - 1:
-                _walk(Path(entry.path), [*parts, name], matches, found)
+            below = ".".join([*parts, name, ""])  # what every metric in it starts with
+            if (
+                is_component(name)
+                and len(parts) < MAX_COMPONENTS - 1
+                and (below.startswith(literal) or literal.startswith(below))
+            ):
+                _walk(Path(entry.path), [*parts, name], literal, matches, found)
         elif name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
             metric = ".".join([*parts, name[: -len(RRD_SUFFIX)]])
             if len(parts) >= 1 and len(metric) <= MAX_METRIC_LENGTH and matches(metric):
