@@ -13,6 +13,8 @@
       lock_file: ../var/alarmd.lock  # SQLite: one active daemon per host (default: next
                                      # to the database file)
       advisory_lock: 1920492644      # PostgreSQL: the advisory lock id of the active daemon
+      keep: 400d                     # alarm history (transitions, notification log, finished
+                                     # messages) older than this is deleted; at least 1d
 
 :func:`load_daemon_settings` also reads the sections alarmd shares with the other
 programs (``archive:``, ``database:``, ``site.timezone``) through their own parsers.
@@ -40,6 +42,8 @@ DEFAULT_SEND_TIMEOUT = 20.0
 DEFAULT_SEND_WORKERS = 4
 DEFAULT_RETRY_DELAY = 60.0
 DEFAULT_ADVISORY_LOCK = 0x72786164  # "rxad"
+DEFAULT_KEEP = 400 * 86400  # a year-over-year availability report still has its data
+MIN_KEEP = 86400
 LOCK_FILE_NAME = "alarmd.lock"
 _KEYS = frozenset(
     {
@@ -52,6 +56,7 @@ _KEYS = frozenset(
         "retry_delay",
         "lock_file",
         "advisory_lock",
+        "keep",
     }
 )
 
@@ -69,6 +74,7 @@ class AlarmdConfig:
     retry_delay: float = DEFAULT_RETRY_DELAY
     lock_file: Path | None = None  # None: next to the SQLite database
     advisory_lock: int = DEFAULT_ADVISORY_LOCK
+    keep: int = DEFAULT_KEEP  # seconds of alarm history kept
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:
     retry = node.get("retry_delay")
     lock_file = node.get("lock_file")
     advisory = node.get("advisory_lock")
+    keep = node.get("keep")
     return AlarmdConfig(
         rules=(base_dir / rules.as_str()).absolute() if rules else default.rules,
         interval=interval.parse(_positive) if interval else DEFAULT_INTERVAL,
@@ -106,6 +113,7 @@ def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:
         retry_delay=float(retry.parse(_retry_delay)) if retry else DEFAULT_RETRY_DELAY,
         lock_file=(base_dir / lock_file.as_str()).absolute() if lock_file else None,
         advisory_lock=advisory.as_int(low=1, high=2**63 - 1) if advisory else DEFAULT_ADVISORY_LOCK,
+        keep=keep.parse(_keep) if keep else DEFAULT_KEEP,
     )
 
 
@@ -149,6 +157,14 @@ def _retry_delay(text: str) -> int:
     seconds = _positive(text)
     if seconds > MAX_RETRY_DELAY:
         raise ValueError(f"expected at most 1h (the longest wait between retries), got {text!r}")
+    return seconds
+
+
+def _keep(text: str) -> int:
+    """Less than a day would delete the history of alarms that are still being handled."""
+    seconds = parse_duration(text)
+    if seconds < MIN_KEEP:
+        raise ValueError(f"expected at least 1d, got {text!r}")
     return seconds
 
 

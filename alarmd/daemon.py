@@ -14,7 +14,8 @@ rules, keeping every alarm's state. One tick:
    flexible downtimes when a problem appears inside their window;
 5. store every changed record, its transitions and the grouped messages (as pending
    outbox rows) in ONE transaction — before anything is sent;
-6. hand the due outbox rows to the background sender and return (never waiting).
+6. hand the due outbox rows to the background sender and return (never waiting);
+7. once an hour (and in the first active cycle) delete the history older than ``keep``.
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError
 
 from alarmd.alarmstate import AlarmState
 from alarmd.config import AlarmdConfig, lock_file_for
@@ -53,6 +57,7 @@ log = logging.getLogger(__name__)
 
 UTC = ZoneInfo("UTC")
 SAVE_ATTEMPTS = 3
+PRUNE_EVERY = 3600.0
 _PROBLEMS = (AlarmState.PENDING, AlarmState.FIRING, AlarmState.STALE)
 _STRENGTH = (DowntimeEffect.NONE, DowntimeEffect.LABEL, DowntimeEffect.MUTE, DowntimeEffect.SKIP)
 
@@ -140,6 +145,7 @@ class Daemon:
         self._listed_at: float | None = None
         self._steps: dict[str, int] = {}
         self._lookbacks: dict[tuple[str, int], int] = {}
+        self._pruned_at: float | None = None
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -247,6 +253,7 @@ class Daemon:
                 gc.enable()
                 gc.collect(1)
         dispatched = self.dispatcher.dispatch(now)
+        self.prune(now)
         return replace(report, dispatched=dispatched, seconds=time.perf_counter() - started)
 
     def evaluate(self, now: float) -> TickReport:
@@ -299,6 +306,27 @@ class Daemon:
             messages=len(messages),
             errors=errors,
         )
+
+    def prune(self, now: float) -> None:
+        """Delete the alarm history older than ``keep``, at most once per PRUNE_EVERY; a
+        failure (database locked) is logged and tried again in the next cycle."""
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        before = now - self.config.settings.keep
+        try:
+            counts = self.store.prune(before)
+        except DBAPIError as exc:  # an edge: the rows stay until a later cycle
+            log.warning("cannot prune the alarm history, trying again next cycle: %s", exc.orig)
+            return
+        self._pruned_at = now
+        if any(counts.values()):
+            log.info(
+                "pruned %d transitions, %d notifications, %d messages older than %s",
+                counts["transitions"],
+                counts["notifications"],
+                counts["messages"],
+                datetime.fromtimestamp(before, self.config.zone).strftime("%Y-%m-%d %H:%M %Z"),
+            )
 
     def _advance(
         self,

@@ -8,6 +8,7 @@ The daemon writes, the web app reads (and files acknowledgements)::
     store.history(metric="host.node01.load.5m")  # TransitionRow, newest first
     store.notifications()                        # NotificationRow, newest first
     store.acknowledge("host-load", "host.node01.load.5m", "alice", "on it", None, now)
+    store.prune(now - keep)                      # retention: delete the old history
 
 Every record has a ``version`` bumped by each write. The daemon writes with
 :meth:`save`, which refuses (all or nothing) when a record changed under it, e.g. by an
@@ -42,6 +43,9 @@ OUTCOMES = (SENT, FAILED, SUPPRESSED, NOTHING)
 
 PENDING = "pending"  # outbox: stored, not yet (known to be) sent
 GAVE_UP = "gave-up"
+FINISHED = (SENT, GAVE_UP, NOTHING)  # outbox rows nothing will ever send again
+
+PRUNE_CHUNK = 10_000  # rows per transaction: a first prune never holds the lock for long
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,33 @@ class AlarmStore:
         with write_transaction(self.engine) as connection:
             result = connection.execute(table.delete().where(table.c.rule.not_in(list(keep))))
         return int(result.rowcount or 0)
+
+    def prune(self, before: float, *, chunk: int = PRUNE_CHUNK) -> dict[str, int]:
+        """Delete the history older than ``before``: transitions, log rows and finished
+        outbox messages (pending and to-be-retried ones stay, as do the records). Deletes
+        ``chunk`` rows per transaction; returns how many rows of each kind went."""
+        outbox = schema.outbox
+        return {
+            "transitions": self._delete_chunks(
+                schema.transition, schema.transition.c.at < before, chunk
+            ),
+            "notifications": self._delete_chunks(
+                schema.notification, schema.notification.c.at < before, chunk
+            ),
+            "messages": self._delete_chunks(
+                outbox, sa.and_(outbox.c.status.in_(FINISHED), outbox.c.updated < before), chunk
+            ),
+        }
+
+    def _delete_chunks(self, table: sa.Table, condition: sa.ColumnElement[bool], chunk: int) -> int:
+        deleted = 0
+        while True:
+            ids = sa.select(table.c.id).where(condition).order_by(table.c.id).limit(chunk)
+            with write_transaction(self.engine) as connection:
+                count = int(connection.execute(table.delete().where(table.c.id.in_(ids))).rowcount)
+            deleted += count
+            if count < chunk:
+                return deleted
 
     def _select(
         self, rule: str | None = None, metric_glob: str | None = None

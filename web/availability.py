@@ -33,6 +33,16 @@ class ReportRequest:
         self.end = parse_time(args.get("end", "now"), now, zone)
         if self.end <= self.start:
             raise InvalidTime("the end must be after the start")
+        self.note = retention_note(self.start, now)
+
+
+def retention_note(start: float, now: float) -> str | None:
+    """alarmd deletes the history older than ``keep``: a period starting before that
+    horizon would count the missing time as the alarms' current state, so it is said."""
+    keep = get_services().config.alarmd.keep
+    if start >= now - keep:
+        return None
+    return f"alarm history is kept for {keep / 86400:g} days: earlier data is missing"
 
 
 def report(scope: str, start: int, end: int) -> tuple[list[Availability], int]:
@@ -77,11 +87,13 @@ def overall(results: list[Availability]) -> float | None:
 @require(Role.VIEWER)
 def page() -> Any:
     error = None
+    note = None
     results: list[Availability] = []
     matched = 0
     try:
         asked = ReportRequest(request.args, time.time())
         results, matched = report(asked.scope, asked.start, asked.end)
+        note = asked.note
     except (InvalidMetricName, InvalidTime) as exc:
         error = str(exc)
     return render_template(
@@ -91,6 +103,7 @@ def page() -> Any:
         limit=MAX_METRICS,
         overall=overall(results),
         error=error,
+        note=note,
         args=request.args,
     ), (400 if error else 200)
 
@@ -111,6 +124,7 @@ def api() -> Any:
         end=asked.end,
         matched=matched,
         truncated=matched > MAX_METRICS,
+        note=asked.note,
         availability=overall(results),
         metrics=[
             {

@@ -25,7 +25,7 @@ def test_the_alarmd_section_is_parsed_with_paths_from_the_config_directory() -> 
     config = parse(
         "alarmd:\n  rules: rules/alarms.yaml\n  interval: 1m\n  base_url: https://mon.example.org/\n"
         "  listing_refresh: 10m\n  send_timeout: 15s\n  send_workers: 8\n  retry_delay: 1m30s\n"
-        "  lock_file: ../run/alarmd.lock\n  advisory_lock: 42\n"
+        "  lock_file: ../run/alarmd.lock\n  advisory_lock: 42\n  keep: 2y\n"
     )
     assert config == AlarmdConfig(
         rules=Path("/etc/rexmon/rules/alarms.yaml"),
@@ -37,6 +37,7 @@ def test_the_alarmd_section_is_parsed_with_paths_from_the_config_directory() -> 
         retry_delay=90.0,
         lock_file=Path("/etc/rexmon/../run/alarmd.lock"),
         advisory_lock=42,
+        keep=2 * 365 * 86400,
     )
 
 
@@ -66,6 +67,8 @@ def test_without_the_section_everything_has_a_default() -> None:
             "rexmon.yaml:2: alarmd.retry_delay: expected a duration like",
         ),
         ("alarmd:\n  retry_delay: 2h\n", "rexmon.yaml:2: alarmd.retry_delay: expected at most 1h"),
+        ("alarmd:\n  keep: 23h\n", "rexmon.yaml:2: alarmd.keep: expected at least 1d, got '23h'"),
+        ("alarmd:\n  keep: forever\n", "rexmon.yaml:2: alarmd.keep: expected a duration like"),
     ],
 )
 def test_a_wrong_setting_names_file_line_and_key(text: str, message: str) -> None:
@@ -81,11 +84,18 @@ def test_the_first_retry_waits_one_minute_unless_set() -> None:
     assert parse("alarmd:\n  retry_delay: 1h\n").retry_delay == 3600.0
 
 
+def test_the_alarm_history_is_kept_400_days_unless_set() -> None:
+    assert alarmd_config_from_node(None, Path("/etc/rexmon")).keep == 400 * 86400
+    assert parse("alarmd:\n  interval: 1m\n").keep == 400 * 86400
+    assert parse("alarmd:\n  keep: 1d\n").keep == 86400
+
+
 def test_the_example_server_config_loads() -> None:
     settings = load_daemon_settings(ROOT / "etc" / "rexmon.yaml")
     assert settings.alarmd.rules == ROOT / "etc" / "alarms.yaml"
     assert settings.database.url.startswith("sqlite:///")
     assert str(settings.zone) == "UTC"
+    assert settings.alarmd.keep == 400 * 86400
 
 
 def test_the_lock_file_sits_next_to_an_sqlite_database_and_postgresql_needs_none() -> None:

@@ -5,13 +5,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from alarmd import schema
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.errors import NotAcknowledgeable
 from alarmd.message import Message
 from alarmd.record import new_record
 from alarmd.statestore import (
     FAILED,
+    NOTHING,
     SENT,
     SUPPRESSED,
     AlarmStore,
@@ -168,6 +171,62 @@ def test_records_of_removed_rules_are_forgotten(store: AlarmStore) -> None:
     store.save([Change(None, None, firing("a")), Change(None, None, firing("b"))], [], [], NOW)
     assert store.forget_rules(["a"]) == 1
     assert [r.rule for r in store.records()] == ["a"]
+
+
+def old_and_new_history(store: AlarmStore) -> None:
+    """History up to NOW + 1 (old) and at NOW + 200 (new), outbox rows in every status."""
+    rec = firing()
+    suppressed = NotificationRow(NOW, "oncall", "t", SUPPRESSED, "downtime 3", 0, ("load:m",))
+    store.save([Change(None, None, rec)], [message() for _ in range(6)], [suppressed], NOW)
+    sent, gave_up, nothing, retried, _pending, sent_later = store.due(NOW)
+    store.finish(sent, SENT, "", NOW + 1, retry_at=None)
+    store.finish(gave_up, FAILED, "refused", NOW + 1, retry_at=None)
+    store.finish(nothing, NOTHING, "no URL to send to", NOW + 1, retry_at=None)
+    store.finish(retried, FAILED, "refused", NOW + 1, retry_at=NOW + 61)
+    store.finish(sent_later, SENT, "", NOW + 200, retry_at=None)
+    store.save([Change(rec, 1, replace(rec, muted=True))], [], [], NOW + 200)
+
+
+def outbox_statuses(store: AlarmStore) -> list[str]:
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(sa.select(schema.outbox.c.status)).scalars())
+
+
+def assert_only_old_finished_history_is_pruned(store: AlarmStore, chunk: int) -> None:
+    old_and_new_history(store)
+    assert store.prune(NOW + 100, chunk=chunk) == {
+        "transitions": 1,
+        "notifications": 5,  # the suppressed row and the four attempts at NOW + 1
+        "messages": 3,  # sent, gave-up, nothing
+    }
+    assert [row.at for row in store.history()] == [NOW + 200]
+    assert [(row.at, row.outcome) for row in store.notifications()] == [(NOW + 200, SENT)]
+    assert outbox_statuses(store) == ["failed", "pending", "sent"]
+    assert store.pending_count() == 2  # still to be sent, however old
+    assert [r.shown_state for r in store.records()] == [AlarmState.SILENCED]
+    assert store.prune(NOW + 100, chunk=chunk) == {
+        "transitions": 0,
+        "notifications": 0,
+        "messages": 0,
+    }
+
+
+@pytest.mark.parametrize("chunk", [10_000, 2, 1])
+def test_prune_deletes_exactly_the_old_finished_history_in_chunks(
+    store: AlarmStore, chunk: int
+) -> None:
+    assert_only_old_finished_history_is_pruned(store, chunk)
+
+
+@pytest.mark.postgres
+def test_prune_works_on_postgresql(postgres_database_url: str) -> None:
+    engine = open_database(postgres_database_url)
+    try:
+        store = AlarmStore(engine)
+        store.migrate()
+        assert_only_old_finished_history_is_pruned(store, 2)
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from alarmd.alarmstate import AlarmState, Severity
+from tests.fixtures_server import RexmonServer
 from tests.web.monitored import alarm_store, login, push, set_alarm, start_server
 
 
@@ -91,3 +92,25 @@ def test_a_bad_period_is_refused_with_the_reason(tmp_path: Path) -> None:
         assert page.status_code == 400 and "metric glob" in page.text
     finally:
         server.stop()
+
+
+def test_a_period_starting_before_the_retention_horizon_says_history_is_missing(
+    server: RexmonServer,
+) -> None:
+    """alarmd keeps 400 days (the default ``alarmd.keep``): an older start is flagged."""
+    missing = "alarm history is kept for 400 days: earlier data is missing"
+    session = login()
+
+    def note(start: str) -> str | None:
+        answer = session.get(
+            f"{server.url}/api/v1/availability", params={"start": start}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["note"]
+
+    assert note("-401d") == missing
+    assert note("-399d") is None
+    old = session.get(f"{server.url}/availability", params={"start": "-2y"}, timeout=10)
+    assert old.status_code == 200 and missing in old.text
+    recent = session.get(f"{server.url}/availability", timeout=10)
+    assert recent.status_code == 200 and "earlier data is missing" not in recent.text
