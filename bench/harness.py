@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -230,6 +231,19 @@ def save(name: str, figures: dict[str, Any], directory: Path = RESULTS) -> Path:
 
 def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def scratch_directory(prefix: str, keep: bool = False) -> Iterator[Path]:
+    """A temporary directory for one benchmark run, removed afterwards unless ``keep``."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield directory
+    finally:
+        if keep:
+            print(f"kept {directory}")
+        else:
+            remove(directory)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -46,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import (  # noqa: E402
     Gunicorn,
     percentile,
-    remove,
     rrdcached_process,
     save,
+    scratch_directory,
     write_server_config,
 )
 from rrdarchive.metric import metric_path  # noqa: E402
@@ -505,15 +504,9 @@ def main() -> int:
     logger.addHandler(logs)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    directory = Path(tempfile.mkdtemp(prefix="rexmon-bench-slurpers-"))
     started = time.perf_counter()
-    try:
+    with scratch_directory("rexmon-bench-slurpers-", args.keep) as directory:
         figures = bench(args, directory)
-    finally:
-        if args.keep:
-            print(f"kept {directory}")
-        else:
-            remove(directory)
     figures["total_s"] = round(time.perf_counter() - started, 1)
     figures["slurper_log"] = {
         key: {"count": count, "example": logs.examples[key][:300]}

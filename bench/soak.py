@@ -38,7 +38,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -61,10 +60,10 @@ from bench.harness import (  # noqa: E402
     Gunicorn,
     Inbox,
     percentile,
-    remove,
     rrdcached_process,
     rss_mb,
     save,
+    scratch_directory,
     stored_values,
     write_server_config,
 )
@@ -573,19 +572,13 @@ def main() -> int:
     args = parser.parse_args()
     if not (0 < args.slurpers <= 100_000 and 1 <= args.interval <= 3600 and args.minutes > 0):
         parser.error("1..100000 slurpers, an interval of 1..3600 s and some minutes")
-    directory = Path(tempfile.mkdtemp(prefix="rexmon-soak-"))
-    print(
-        f"soak: {args.slurpers:,} slurpers x {len(METRICS)} metrics every {args.interval}s"
-        f" for {args.minutes:g} min in {directory}",
-        flush=True,
-    )
-    try:
+    with scratch_directory("rexmon-soak-", args.keep) as directory:
+        print(
+            f"soak: {args.slurpers:,} slurpers x {len(METRICS)} metrics every {args.interval}s"
+            f" for {args.minutes:g} min in {directory}",
+            flush=True,
+        )
         figures = soak(args, directory)
-    finally:
-        if args.keep:
-            print(f"kept {directory}")
-        else:
-            remove(directory)
     summary(figures)
     save("soak", figures, args.results)
     lost = figures["missing_in_archive"] + figures["wrong_in_archive"]

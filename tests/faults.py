@@ -18,6 +18,17 @@ from typing import Any
 Key = tuple[str, str]  # a message: (title, body), what a receiver can deduplicate on
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM, as ``systemctl stop`` sends; SIGKILL if it has not ended in ``timeout``."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import stop_process
+
 RRDCACHED = shutil.which("rrdcached") or "/usr/bin/rrdcached"
 
 
@@ -84,13 +86,7 @@ class Rrdcached:
     def stop(self) -> None:
         """SIGTERM: a clean stop, pending values written (``-F``)."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=10)
+            stop_process(self.process, timeout=20)
             self.process = None
 
     def remove(self) -> None:

@@ -38,7 +38,7 @@ from alarmd.statestore import SENT
 from downtime.config import resolve_url
 from downtime.database import open_database
 from tests.e2e.test_faults import BIN, STEP, Served, aligned
-from tests.faults import Key, Provider
+from tests.faults import Key, Provider, stop_process
 
 GROUPS = "abcdef"  # one rule and one receiver each
 PER_GROUP = 4
@@ -109,15 +109,9 @@ class Alarmd:
 
     def stop(self) -> None:
         """SIGTERM, as ``systemctl stop``: the cycle ends, the sends in flight finish."""
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
     def close(self) -> None:
         self.stop()
@@ -293,6 +287,7 @@ def test_a_killed_alarmd_loses_no_notification_and_resends_only_what_it_had_not_
     stack.push(WAVES[0], at)
     assert provider.reached.wait(30), alarmd.log()[-3000:]
     held = provider.reached_with
+    assert held is not None
     kill_and_restart()
     provider.release.set()
     stack.wait_evaluated(WAVES[0])

@@ -27,7 +27,7 @@ from rrdarchive.metric import metric_path
 from slurpers.runner import EXIT_OK, EXIT_PARTIAL, EXIT_SPOOLED, run_instance
 from slurpers.spool import Spool
 from tests.clock import Clock, no_sleep
-from tests.faults import free_port
+from tests.faults import free_port, stop_process
 from tests.fixtures_rrdcached import Rrdcached
 from tests.fixtures_server import write_server_config
 from tests.plain_rrdtool import known_values
@@ -81,16 +81,9 @@ class Served:
         return [child.pid for child in psutil.Process(self.process.pid).children()]
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
     def push(self, samples: list[dict[str, Any]], timeout: float = 30) -> requests.Response:
         return requests.post(
