@@ -15,11 +15,11 @@ from alarmd.daemon import Daemon, DaemonConfig
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, load_config
 from alarmd.sdnotify import SystemdNotifier
-from downtime.database import open_database
 from downtime.store import DowntimeStore
+from rexmon.database import open_database
+from rexmon.errors import RexmonError
+from rexmon.timespec import format_duration, parse_duration
 from rrdarchive.archive import Archive
-from rrdarchive.errors import RexmonError
-from rrdarchive.timespec import format_duration, parse_duration
 
 DEFAULT_RULES = "etc/alarms.yaml"
 DEFAULT_CONFIG = "etc/rexmon.yaml"

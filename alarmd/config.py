@@ -31,10 +31,10 @@ import sqlalchemy as sa
 
 from alarmd.notify import MAX_RETRY_DELAY
 from downtime.config import DatabaseConfig, database_config_from_node
+from rexmon.site import site_config_from_node
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node, load_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
-from rrdarchive.site import site_config_from_node
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node, load_yaml
 
 DEFAULT_INTERVAL = 30
 DEFAULT_LISTING_REFRESH = 300

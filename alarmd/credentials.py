@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from alarmd.providers import load_apprise
-from rrdarchive.errors import ConfigError
+from rexmon.errors import ConfigError
 
 MASK = "***"
 MIN_SECRET_LENGTH = 3

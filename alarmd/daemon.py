@@ -50,8 +50,8 @@ from alarmd.transition import DowntimeEffect, Event, transition
 from downtime.index import DowntimeIndex
 from downtime.model import Downtime
 from downtime.store import DowntimeStore
+from rexmon.errors import RexmonError
 from rrdarchive.archive import Archive
-from rrdarchive.errors import RexmonError
 
 log = logging.getLogger(__name__)
 

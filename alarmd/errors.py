@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rrdarchive.errors import RexmonError
+from rexmon.errors import RexmonError
 
 
 class AlarmdError(RexmonError):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from alarmd.alarmstate import Severity
 from alarmd.transition import Event, EventKind
-from rrdarchive.timespec import format_time
+from rexmon.timespec import format_time
 
 UTC = ZoneInfo("UTC")
 _HEADLINES = {

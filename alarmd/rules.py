@@ -22,10 +22,10 @@ from alarmd.credentials import (
 )
 from alarmd.providers import load_apprise
 from alarmd.threshold import Condition, parse_condition
-from rrdarchive.errors import ConfigError
-from rrdarchive.metric import glob_matcher, validate_glob
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node, load_yaml, parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.metric import glob_matcher, validate_glob
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node, load_yaml, parse_yaml
 
 NODATA_STEPS = 3
 DEFAULT_BASE_URL = "http://localhost:8080"

@@ -30,8 +30,8 @@ from alarmd import schema
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.message import Message
 from alarmd.record import AlarmRecord, acknowledge, record_from_dict, record_to_dict
-from downtime.database import migrate, write_transaction
-from rrdarchive.metric import glob_matcher, glob_prefix
+from rexmon.database import migrate, write_transaction
+from rexmon.metric import glob_matcher, glob_prefix
 
 Key = tuple[str, str]  # (rule, metric)
 

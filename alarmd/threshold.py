@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rrdarchive.timespec import format_duration, parse_duration
+from rexmon.timespec import format_duration, parse_duration
 
 FUNCTIONS = ("last", "avg", "min", "max", "rate")
 HELP = (

@@ -33,11 +33,11 @@ from alarmd.leader import AlwaysLeader  # noqa: E402
 from alarmd.notify import Notifier  # noqa: E402
 from alarmd.rules import parse_config  # noqa: E402
 from bench.harness import remove, save  # noqa: E402
-from downtime.database import open_database  # noqa: E402
 from downtime.store import DowntimeStore  # noqa: E402
+from rexmon.database import open_database  # noqa: E402
+from rexmon.sample import Sample  # noqa: E402
 from rrdarchive.archive import Archive  # noqa: E402
 from rrdarchive.config import ArchiveConfig  # noqa: E402
-from rrdarchive.sample import Sample  # noqa: E402
 from rrdarchive.schemas import load_schemas  # noqa: E402
 
 STEP = 60

@@ -28,10 +28,10 @@ import rrdtool
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import REPO, remove, rexmon_server, save  # noqa: E402
+from rexmon.metric import metric_path  # noqa: E402
+from rexmon.sample import Sample  # noqa: E402
 from rrdarchive.archive import Archive  # noqa: E402
 from rrdarchive.graph import graph_elements  # noqa: E402
-from rrdarchive.metric import metric_path  # noqa: E402
-from rrdarchive.sample import Sample  # noqa: E402
 from web.config import load_server_config  # noqa: E402
 
 SCHEMAS = REPO / "etc" / "archive.yaml"

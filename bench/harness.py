@@ -258,7 +258,7 @@ def stored_values(root: Path, metric: str, start: int, end: int) -> dict[int, fl
     what is really in the file, whatever rrdcached or the server said."""
     import rrdtool
 
-    from rrdarchive.metric import metric_path
+    from rexmon.metric import metric_path
 
     (first, _, step), _, rows = rrdtool.fetch(
         str(metric_path(root, metric)), "AVERAGE", "--start", str(start), "--end", str(end)

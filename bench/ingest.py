@@ -32,7 +32,7 @@ from bench.harness import (  # noqa: E402
     save,
     stored_values,
 )
-from rrdarchive.metric import metric_path  # noqa: E402
+from rexmon.metric import metric_path  # noqa: E402
 
 STEP = 60
 SCHEMAS = Path(__file__).resolve().parent / "archive-bench.yaml"
@@ -145,10 +145,10 @@ def bench_api(size: int, rounds: int, batch: int, clients: int, mode: str) -> di
 
 def bench_naive(size: int, rounds: int) -> dict[str, Any]:
     """One ``rrdtool.update`` per sample on files made by the archive beforehand."""
+    from rexmon.sample import Sample
+    from rexmon.yamlconf import parse_yaml
     from rrdarchive.archive import Archive
     from rrdarchive.config import archive_config_from_node
-    from rrdarchive.sample import Sample
-    from rrdarchive.yamlconf import parse_yaml
 
     directory = Path(tempfile.mkdtemp(prefix="rexmon-bench-naive-"))
     base = int(time.time()) // STEP * STEP - (rounds + 2) * STEP

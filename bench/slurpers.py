@@ -50,8 +50,8 @@ from bench.harness import (  # noqa: E402
     scratch_directory,
     write_server_config,
 )
-from rrdarchive.metric import metric_path  # noqa: E402
-from rrdarchive.sample import Sample  # noqa: E402
+from rexmon.metric import metric_path  # noqa: E402
+from rexmon.sample import Sample  # noqa: E402
 from slurpers.client import IngestClient  # noqa: E402
 from slurpers.config import Instance, ServerConfig, SlurperConfig, SpoolConfig  # noqa: E402
 from slurpers.runner import LOGGER, RunSummary, run_instance  # noqa: E402

@@ -67,7 +67,7 @@ from bench.harness import (  # noqa: E402
     stored_values,
     write_server_config,
 )
-from rrdarchive.sample import Sample  # noqa: E402
+from rexmon.sample import Sample  # noqa: E402
 from slurpers.client import IngestClient  # noqa: E402
 from slurpers.errors import PushError  # noqa: E402
 

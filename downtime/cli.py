@@ -20,16 +20,16 @@ from typing import Any
 import click
 
 from downtime.config import Settings, default_settings, load_settings
-from downtime.database import open_database
 from downtime.display import details, table
 from downtime.errors import InvalidDowntime
 from downtime.ics import render_ics
 from downtime.model import Draft, Effect, Kind
 from downtime.policy import Actor, touches
 from downtime.store import DowntimeStore
-from rrdarchive.errors import RexmonError
-from rrdarchive.metric import validate_glob
-from rrdarchive.timespec import TIME_HELP, parse_duration, parse_time
+from rexmon.database import open_database
+from rexmon.errors import RexmonError
+from rexmon.metric import validate_glob
+from rexmon.timespec import TIME_HELP, parse_duration, parse_time
 
 DEFAULT_CONFIG = Path("etc") / "rexmon.yaml"
 _OPTION_OF_FIELD = {"scopes": "scope", "kind": "unplanned", "occurrence": "occurrence"}

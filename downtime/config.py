@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError
 
-from downtime.database import sqlite_busy_timeout
-from rrdarchive.site import SiteConfig, site_config_from_node
-from rrdarchive.yamlconf import Node, load_yaml
+from rexmon.database import sqlite_busy_timeout
+from rexmon.site import SiteConfig, site_config_from_node
+from rexmon.yamlconf import Node, load_yaml
 
 DEFAULT_DATABASE = Path("..") / "var" / "rexmon.db"
 

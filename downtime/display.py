@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from downtime.model import AuditEntry, Downtime
 from downtime.recurrence import windows
 from downtime.store import state_at
-from rrdarchive.timespec import format_duration
+from rexmon.timespec import format_duration
 
 LOOKAHEAD = 400 * 86400
 REASON_WIDTH = 40

@@ -1,8 +1,8 @@
-"""Errors of the downtime store; every one is a :class:`rrdarchive.errors.RexmonError`."""
+"""Errors of the downtime store; every one is a :class:`rexmon.errors.RexmonError`."""
 
 from __future__ import annotations
 
-from rrdarchive.errors import RexmonError
+from rexmon.errors import RexmonError
 
 
 class DowntimeError(RexmonError):
@@ -34,7 +34,3 @@ class ScopeRefused(DowntimeError, PermissionError):
         self.scope = scope
         self.reason = reason
         super().__init__(f"{actor} may not use scope {scope!r}: {reason}")
-
-
-class SchemaError(DowntimeError):
-    """The database schema cannot be brought to the version this code needs."""

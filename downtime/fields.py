@@ -1,6 +1,6 @@
 """What a person typed (form fields, JSON, command-line options) turned into a Draft.
 
-Times use the human grammar of :mod:`rrdarchive.timespec` (or UNIX seconds), the end is
+Times use the human grammar of :mod:`rexmon.timespec` (or UNIX seconds), the end is
 given as ``end`` or as ``duration``. Every problem is reported against its field, all at
 once, so a form can show each message next to its input.
 """
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from downtime.errors import InvalidDowntime
 from downtime.model import Draft, Effect, Kind
-from rrdarchive.errors import InvalidTime
-from rrdarchive.timespec import parse_duration, parse_time
+from rexmon.errors import InvalidTime
+from rexmon.timespec import parse_duration, parse_time
 
 FIELDS = (
     "scopes",

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from downtime.model import Downtime
 from downtime.recurrence import span_end, zone_of
-from rrdarchive.timespec import format_duration
+from rexmon.timespec import format_duration
 
 PRODID = "-//rexmon//downtime//EN"
 MAX_TZ_YEARS = 20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from downtime.model import Downtime, Window
 from downtime.recurrence import windows
-from rrdarchive.metric import glob_matcher
+from rexmon.metric import glob_matcher
 
 
 @dataclass(frozen=True)

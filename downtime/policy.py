@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from downtime.errors import ScopeRefused
-from rrdarchive.metric import glob_matcher, validate_glob
-from rrdarchive.yamlconf import Node
+from rexmon.metric import glob_matcher, validate_glob
+from rexmon.yamlconf import Node
 
 ALPHABET = frozenset(string.ascii_letters + string.digits + "_-.")
 _STAR = None  # token for '*'; every other token is the set of characters it matches

@@ -19,8 +19,8 @@ from dateutil.rrule import rrule, rrulestr
 
 from downtime.errors import InvalidDowntime
 from downtime.model import Downtime, Window
-from rrdarchive.errors import InvalidTime
-from rrdarchive.timespec import site_zone
+from rexmon.errors import InvalidTime
+from rexmon.timespec import site_zone
 
 MAX_COUNT = 10_000
 _FORBIDDEN = {"DTSTART": "the series starts at 'start'", "UNTIL": "give 'until' instead"}

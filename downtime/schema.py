@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from downtime.database import Migration
+from rexmon.database import Migration
 
 COMPONENT = "downtime"
 

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from downtime import rows, schema
-from downtime.database import migrate, write_transaction
 from downtime.errors import InvalidDowntime
 from downtime.index import DowntimeIndex
 from downtime.model import (
@@ -38,6 +37,7 @@ from downtime.model import (
 from downtime.policy import Actor, ScopePolicy
 from downtime.recurrence import Series, span_end, windows
 from downtime.validation import validate_draft
+from rexmon.database import migrate, write_transaction
 
 STATES = ("active", "upcoming", "past", "all")
 _SERIES_FIELDS = ("start", "end", "rrule", "timezone", "until")

@@ -7,8 +7,8 @@ import dataclasses
 from downtime.errors import InvalidDowntime
 from downtime.model import Draft, Effect, Kind, default_effect
 from downtime.recurrence import Series, normalize_rrule, zone_of
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import validate_glob
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import validate_glob
 
 MAX_REASON = 2000
 MAX_SCOPES = 100

@@ -1,7 +1,6 @@
-"""The RRD archive: metric names, samples, schemas, and the rrdtool-backed store.
+"""The RRD store: metric paths, schemas, the write engine (direct or through rrdcached,
+with the write-ahead log) and reads (fetch, last, xport, graph).
 
-Modules that do not import rrdtool (``errors``, ``metric``, ``sample``, ``yamlconf``,
-``timespec``) are shared with slurper nodes, which install without librrd. Nor do
-``schemas``, ``config``, ``plan``, ``graph``, ``listing``, ``rrdcached``, ``wal`` and
-``durability``; only ``archive`` (the ``Archive`` API) and ``cli`` need librrd.
+Only ``archive`` (the ``Archive`` API) and ``cli`` need librrd; the shared pure pieces
+(metric ids, samples, YAML, times) live in the kernel package ``rexmon``.
 """

@@ -26,15 +26,16 @@ from typing import Any
 
 import rrdtool
 
+from rexmon.errors import RetryLater, verdict_for
+from rexmon.metric import metric_path
+from rexmon.sample import Sample
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.durability import LogKeeper
-from rrdarchive.errors import ArchiveError, RetryLater, verdict_for
+from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
 from rrdarchive.listing import list_metrics
-from rrdarchive.metric import metric_path
 from rrdarchive.plan import UNKNOWN, Group, Target, plan, settle
 from rrdarchive.rrdcached import RrdcachedClient
-from rrdarchive.sample import Sample
 from rrdarchive.schemas import CONSOLIDATIONS
 
 log = logging.getLogger(__name__)

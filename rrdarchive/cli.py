@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
+from rexmon.errors import RexmonError
+from rexmon.timespec import format_duration, format_time, parse_time, site_zone
+from rexmon.yamlconf import load_yaml
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
-from rrdarchive.errors import RexmonError
-from rrdarchive.timespec import format_duration, format_time, parse_time, site_zone
-from rrdarchive.yamlconf import load_yaml
 
 
 def load_archive_config(path: Path) -> ArchiveConfig:

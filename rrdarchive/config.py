@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from rrdarchive.schemas import Schema, SchemaSet, Tier, load_schemas
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
 
 DEFAULT_MAX_FUTURE = 300
 DEFAULT_WAL_SEGMENT_BYTES = 64 * 1024 * 1024

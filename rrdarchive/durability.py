@@ -35,11 +35,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from rexmon.metric import metric_path
+from rexmon.sample import Sample
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
-from rrdarchive.metric import metric_path
 from rrdarchive.rrdcached import RrdcachedClient
-from rrdarchive.sample import Sample
 from rrdarchive.wal import Segment, WriteAheadLog, note_latest, read_segment
 
 FLUSH_CHUNK = 200

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import (
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import (
     MAX_COMPONENTS,
     MAX_METRIC_LENGTH,
     RRD_SUFFIX,

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.sample import DsType, Sample
+from rexmon.errors import InvalidMetricName
+from rexmon.sample import DsType, Sample
+from rexmon.timespec import format_duration
 from rrdarchive.schemas import Schema
-from rrdarchive.timespec import format_duration
 
 UNKNOWN = object()
 """The value of a last update that could not be read back (never equal to a sample's)."""

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import glob_matcher
-from rrdarchive.sample import DsType
-from rrdarchive.timespec import format_duration, parse_duration
-from rrdarchive.yamlconf import Node, load_yaml
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import glob_matcher
+from rexmon.sample import DsType
+from rexmon.timespec import format_duration, parse_duration
+from rexmon.yamlconf import Node, load_yaml
 
 CONSOLIDATIONS = ("AVERAGE", "MIN", "MAX", "LAST")
 DEFAULT_CONSOLIDATION = ("AVERAGE", "MIN", "MAX")

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rrdarchive.errors import ArchiveError, InvalidSample
-from rrdarchive.sample import Sample, make_sample
+from rexmon.errors import InvalidSample
+from rexmon.sample import Sample, make_sample
+from rrdarchive.errors import ArchiveError
 
 SUFFIX = ".wal"
 log = logging.getLogger(__name__)

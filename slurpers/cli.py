@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from rrdarchive.errors import ConfigError
+from rexmon.errors import ConfigError
 from slurpers.config import SlurperConfig, check_server_url, load_config
 from slurpers.registry import standard_registry
 from slurpers.runner import LOGGER, run_instance

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import requests
 
-from rrdarchive.sample import Sample
+from rexmon.sample import Sample
 from slurpers.errors import BatchRefused, ServerUnavailable, TokenRefused
 from slurpers.spool import encode_batch
 

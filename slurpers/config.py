@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rrdarchive.errors import ConfigError
-from rrdarchive.sizes import parse_size
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node, load_yaml, parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.sizes import parse_size
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node, load_yaml, parse_yaml
 from slurpers.errors import TokenRefused
 from slurpers.source import Source, parse_prefix
 

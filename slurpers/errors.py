@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rrdarchive.errors import RexmonError
+from rexmon.errors import RexmonError
 
 
 class SlurperError(RexmonError):

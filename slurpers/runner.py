@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from rrdarchive.errors import RexmonError
-from rrdarchive.sample import Sample
+from rexmon.errors import RexmonError
+from rexmon.sample import Sample
 from slurpers.client import IngestClient, PushResult
 from slurpers.config import Instance, SlurperConfig
 from slurpers.errors import BatchRefused, ServerUnavailable, SpoolBusy, TokenRefused

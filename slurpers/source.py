@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rrdarchive.metric import join_metric, sanitize_component, validate_metric
-from rrdarchive.sample import DsType, Sample, make_sample
-from rrdarchive.yamlconf import Node
+from rexmon.metric import join_metric, sanitize_component, validate_metric
+from rexmon.sample import DsType, Sample, make_sample
+from rexmon.yamlconf import Node
 
 COMMON_KEYS = frozenset({"source", "prefix"})
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rrdarchive.sample import Sample, sample_from_json
+from rexmon.sample import Sample, sample_from_json
 from slurpers.errors import SpoolBusy
 
 STALE_TEMP_NS = 3600 * 1_000_000_000

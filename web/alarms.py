@@ -20,9 +20,9 @@ from alarmd.alarmstate import AlarmState
 from alarmd.errors import NotAcknowledgeable
 from alarmd.record import AlarmRecord
 from downtime.errors import ScopeRefused
-from rrdarchive.errors import InvalidMetricName, InvalidTime
-from rrdarchive.metric import validate_metric
-from rrdarchive.timespec import TIME_HELP, parse_time
+from rexmon.errors import InvalidMetricName, InvalidTime
+from rexmon.metric import validate_metric
+from rexmon.timespec import TIME_HELP, parse_time
 from web.alarm_json import notification_to_json, record_to_json, transition_to_json
 from web.auth import Role
 from web.guard import current_user, require

@@ -14,8 +14,8 @@ from flask import Blueprint, Response, jsonify, request
 from downtime.errors import DowntimeNotFound, InvalidDowntime, ScopeRefused
 from downtime.fields import FieldErrors, Reader, changes_from_fields, draft_from_fields
 from downtime.policy import touches
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import validate_glob, validate_metric
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import validate_glob, validate_metric
 from web.auth import Role
 from web.downtime_json import audit_to_json, downtime_to_json
 from web.guard import current_user, require

@@ -20,8 +20,8 @@ from typing import Any
 import bcrypt
 
 from downtime.policy import ScopePolicy, scope_policy_from_node
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import Node
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import Node
 from web.tokens import DIGEST_PREFIX, digest_token
 
 AUTH_KEYS = frozenset(

@@ -11,9 +11,9 @@ from flask import Blueprint, jsonify, render_template, request
 from alarmd.alarmstate import AlarmState
 from alarmd.availability import Availability, Change, availability, merge_windows
 from downtime.model import Kind
-from rrdarchive.errors import InvalidMetricName, InvalidTime
-from rrdarchive.metric import validate_glob
-from rrdarchive.timespec import parse_time
+from rexmon.errors import InvalidMetricName, InvalidTime
+from rexmon.metric import validate_glob
+from rexmon.timespec import parse_time
 from web.auth import Role
 from web.guard import current_user, require
 from web.services import get_services

@@ -12,8 +12,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from rrdarchive.errors import InvalidSample, RexmonError
-from rrdarchive.sample import Sample, iter_plaintext, parse_plaintext_line, sample_from_json
+from rexmon.errors import InvalidSample, RexmonError
+from rexmon.sample import Sample, iter_plaintext, parse_plaintext_line, sample_from_json
 
 MAX_ECHO = 300
 MAX_GZIP_MEMBERS = 16

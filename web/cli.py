@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import yaml
 
-from rrdarchive.errors import RexmonError
-from rrdarchive.metric import validate_glob
+from rexmon.errors import RexmonError
+from rexmon.metric import validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
 from web.tokens import digest_token, new_token

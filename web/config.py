@@ -12,10 +12,10 @@ from pathlib import Path
 
 from alarmd.config import AlarmdConfig, alarmd_config_from_node
 from downtime.config import DatabaseConfig, database_config_from_node
+from rexmon.site import SiteConfig, site_config_from_node
+from rexmon.sizes import parse_size
+from rexmon.yamlconf import Node, load_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
-from rrdarchive.site import SiteConfig, site_config_from_node
-from rrdarchive.sizes import parse_size
-from rrdarchive.yamlconf import Node, load_yaml
 from web.auth import AuthConfig, auth_config_from_node
 from web.tokens import Token, tokens_from_node
 

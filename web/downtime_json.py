@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from downtime.model import AuditEntry, Downtime
 from downtime.store import state_at
-from rrdarchive.timespec import format_time
+from rexmon.timespec import format_time
 
 
 def downtime_to_json(downtime: Downtime, now: int, zone: ZoneInfo) -> dict[str, Any]:

@@ -23,9 +23,9 @@ from downtime.ics import render_ics
 from downtime.model import Downtime
 from downtime.policy import touches
 from downtime.store import state_at
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import validate_glob
-from rrdarchive.timespec import TIME_HELP, format_duration
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import validate_glob
+from rexmon.timespec import TIME_HELP, format_duration
 from web.auth import Role
 from web.guard import current_user, require
 from web.services import actor_of, get_services
@@ -232,7 +232,7 @@ def _field_errors(exc: InvalidDowntime | ScopeRefused) -> dict[str, str]:
 
 def _fields_of(downtime: Downtime) -> dict[str, str]:
     zone = get_services().config.site.timezone
-    from rrdarchive.timespec import format_time
+    from rexmon.timespec import format_time
 
     return {
         "scopes": "\n".join(downtime.scopes),

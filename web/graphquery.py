@@ -1,8 +1,8 @@
 """Graph requests read from query strings into bounded, validated values.
 
 Nothing from a request reaches rrdtool unless it passed through here: metric ids are
-validated (:func:`rrdarchive.metric.validate_metric`), times go through the small grammar
-of :func:`rrdarchive.timespec.parse_time` (``-1d``, ``now``, ISO 8601, UNIX seconds) in the
+validated (:func:`rexmon.metric.validate_metric`), times go through the small grammar
+of :func:`rexmon.timespec.parse_time` (``-1d``, ``now``, ISO 8601, UNIX seconds) in the
 site zone, and every number is an integer within fixed bounds. A bad value raises
 :class:`BadQuery` naming the parameter.
 """
@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from rrdarchive.errors import InvalidMetricName, InvalidTime
-from rrdarchive.metric import validate_metric
-from rrdarchive.timespec import parse_time
+from rexmon.errors import InvalidMetricName, InvalidTime
+from rexmon.metric import validate_metric
+from rexmon.timespec import parse_time
 
 MIN_TIME = 100_000_000  # the archive's earliest accepted time
 MAX_SPAN = 20 * 366 * 86400

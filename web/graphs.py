@@ -21,8 +21,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from downtime.store import DowntimeStore
+from rexmon.timespec import format_time
 from rrdarchive.errors import ArchiveError
-from rrdarchive.timespec import format_time
 from web.auth import Role
 from web.graphquery import (
     HEIGHT,

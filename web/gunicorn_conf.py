@@ -18,7 +18,7 @@ import gc
 import logging
 from typing import Any
 
-from rrdarchive.errors import RexmonError
+from rexmon.errors import RexmonError
 from web.services import get_services
 
 GC_THRESHOLDS = (50_000, 20, 100)

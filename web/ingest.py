@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rrdarchive.errors import ArchiveError, RetryLater
+from rexmon.errors import RetryLater
+from rrdarchive.errors import ArchiveError
 from web.batch import Batch, BatchTooLarge, MalformedBatch, Rejection, decompress, parse_batch
 from web.responses import refusal
 from web.services import Services, get_services

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from alarmd.rules import AlarmConfig, load_rules_without_secrets
 from alarmd.statestore import AlarmStore
-from downtime.database import open_database
 from downtime.policy import Actor, ScopePolicy
 from downtime.store import DowntimeStore
+from rexmon.database import open_database
 from rrdarchive.archive import Archive
 from web.auth import Role, User
 from web.config import ServerConfig, load_tokens

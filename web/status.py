@@ -18,8 +18,9 @@ from flask import Blueprint, jsonify, render_template, request
 from alarmd.alarmstate import AlarmState
 from alarmd.record import AlarmRecord
 from downtime.store import DowntimeStore
-from rrdarchive.errors import ArchiveError, InvalidMetricName
-from rrdarchive.metric import validate_glob
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import validate_glob
+from rrdarchive.errors import ArchiveError
 from web.alarm_json import record_to_json
 from web.auth import Role
 from web.guard import require

@@ -11,8 +11,8 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from rrdarchive.metric import glob_matcher
-from rrdarchive.yamlconf import Node
+from rexmon.metric import glob_matcher
+from rexmon.yamlconf import Node
 
 DIGEST_PREFIX = "sha256:"
 TOKEN_KEYS = frozenset({"name", "digest", "metrics", "max_new_metrics"})

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rrdarchive.errors import InvalidMetricName, InvalidSample
-from rrdarchive.sample import Sample
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
+from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.sample import Sample
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from slurpers.batchparse import (
     CONDOR_JOB_STATES,
     SLURM_JOB_STATES,

@@ -12,10 +12,10 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rrdarchive.errors import InvalidMetricName, InvalidSample
-from rrdarchive.sample import DsType, Sample
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
+from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.sample import DsType, Sample
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from slurpers.nagios import parse_lines, parse_perfdata, split_output, state_of
 from slurpers.source import COMMON_KEYS, Run, Source
 

@@ -13,9 +13,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rrdarchive.sample import Sample
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
+from rexmon.sample import Sample
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from slurpers.source import COMMON_KEYS, Run, Source
 
 KEYS = frozenset({"series", "period", "step", "amplitude", "offset"})

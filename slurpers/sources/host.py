@@ -16,8 +16,8 @@ from typing import Any
 
 import psutil
 
-from rrdarchive.sample import DsType, Sample
-from rrdarchive.yamlconf import Node
+from rexmon.sample import DsType, Sample
+from rexmon.yamlconf import Node
 from slurpers.source import COMMON_KEYS, Run, Source
 
 DEFAULT_FSTYPES_EXCLUDED = ("tmpfs", "devtmpfs", "squashfs", "overlay", "proc", "sysfs")

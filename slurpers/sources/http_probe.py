@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from rrdarchive.sample import Sample
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
+from rexmon.sample import Sample
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from slurpers.source import COMMON_KEYS, Run, Source
 
 TARGET_KEYS = frozenset({"url", "timeout", "match", "status", "verify_tls", "ca_file"})

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import requests
 
-from rrdarchive.errors import InvalidMetricName, InvalidSample
-from rrdarchive.sample import DsType, Sample
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import Node
+from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.sample import DsType, Sample
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import Node
 from slurpers.jsonpath import pick, validate_path
 from slurpers.source import COMMON_KEYS, Run, Source
 

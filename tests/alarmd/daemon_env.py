@@ -23,13 +23,13 @@ from alarmd.leader import AlwaysLeader, Leadership
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, parse_config
 from alarmd.statestore import AlarmStore
-from downtime.database import open_database
 from downtime.model import Draft, Kind
 from downtime.policy import Actor
 from downtime.store import DowntimeStore
+from rexmon.database import open_database
+from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.sample import Sample
 from tests.clock import Clock
 
 STEP = 60

@@ -11,8 +11,8 @@ from alarmd.config import (
     load_daemon_settings,
     lock_file_for,
 )
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 

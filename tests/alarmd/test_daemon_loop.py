@@ -15,10 +15,10 @@ from alarmd.alarmstate import AlarmState
 from alarmd.daemon import TickReport
 from alarmd.sdnotify import SystemdNotifier
 from alarmd.statestore import AlarmStore
-from downtime.database import open_database
+from rexmon.database import open_database
+from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.sample import Sample
 from tests.alarmd.daemon_env import METRIC, Environment, Inbox, env, inbox
 
 __all__ = ["env", "inbox"]  # fixtures

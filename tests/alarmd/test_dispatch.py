@@ -15,7 +15,7 @@ import pytest
 from alarmd.config import AlarmdConfig
 from alarmd.notify import Outcome
 from alarmd.statestore import FAILED, SENT
-from downtime.database import open_database
+from rexmon.database import open_database
 from tests.alarmd.daemon_env import STEP, Environment, Inbox, env, inbox
 from tests.faults import Provider, exclusive_lock
 

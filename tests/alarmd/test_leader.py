@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from alarmd.config import AlarmdConfig
 from alarmd.leader import AdvisoryLock, FileLock
 from alarmd.statestore import AlarmStore
-from downtime.database import open_database
 from downtime.store import DowntimeStore
+from rexmon.database import open_database
 from tests.alarmd.daemon_env import Environment, Inbox, inbox
 
 __all__ = ["inbox"]  # fixture

@@ -12,7 +12,7 @@ from alarmd.alarmstate import AlarmState
 from alarmd.config import AlarmdConfig
 from alarmd.leader import FileLock
 from alarmd.statestore import SENT, SUPPRESSED, NotificationRow
-from downtime.database import open_database
+from rexmon.database import open_database
 from tests.alarmd.daemon_env import METRIC, STEP, Environment, env, inbox
 from tests.faults import exclusive_lock
 

@@ -8,7 +8,7 @@ from alarmd.alarmstate import Severity
 from alarmd.credentials import redact, scrub
 from alarmd.rules import load_config, parse_config
 from alarmd.threshold import parse_condition
-from rrdarchive.errors import ConfigError
+from rexmon.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"REXMON_SMTP_PASSWORD": "pw-from-env-123"}

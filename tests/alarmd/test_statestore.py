@@ -23,8 +23,8 @@ from alarmd.statestore import (
     TransitionRow,
 )
 from alarmd.transition import Event, EventKind
-from downtime.database import current_version, open_database
 from downtime.store import DowntimeStore
+from rexmon.database import current_version, open_database
 
 NOW = 1_800_000_000.0
 

@@ -20,8 +20,8 @@ from alarmd.daemon import Daemon, DaemonConfig
 from alarmd.notify import Notifier
 from alarmd.rules import load_rules_without_secrets
 from alarmd.statestore import AlarmStore
-from downtime.database import open_database
 from downtime.store import DowntimeStore
+from rexmon.database import open_database
 from rrdarchive.archive import Archive
 from tests.fixtures_server import REPO, USERS, RexmonServer
 from tests.web.monitored import push_history

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from downtime.database import open_database
 from downtime.policy import Actor
 from downtime.store import DowntimeStore
-from rrdarchive.timespec import site_zone
+from rexmon.database import open_database
+from rexmon.timespec import site_zone
 from tests.clock import Clock
 
 ZURICH = site_zone("Europe/Zurich")

@@ -10,8 +10,8 @@ from downtime.config import (
     load_settings,
     site_config_from_node,
 )
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import parse_yaml
 
 
 def test_the_default_database_is_next_to_the_config_directory(tmp_path: Path) -> None:

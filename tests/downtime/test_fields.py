@@ -6,7 +6,7 @@ import pytest
 
 from downtime.fields import FieldErrors, Reader, changes_from_fields, draft_from_fields
 from downtime.model import Draft, Effect, Kind
-from rrdarchive.timespec import site_zone
+from rexmon.timespec import site_zone
 
 ZONE = site_zone("Europe/Zurich")
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=ZONE).timestamp()

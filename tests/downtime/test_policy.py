@@ -7,8 +7,8 @@ from downtime.errors import ScopeRefused
 from downtime.model import Draft
 from downtime.policy import Actor, ScopePolicy, glob_within, scope_policy_from_node
 from downtime.store import DowntimeStore
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import parse_yaml
 from tests.downtime.conftest import NOW, Clock
 
 

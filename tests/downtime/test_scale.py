@@ -6,7 +6,7 @@ from __future__ import annotations
 from downtime.model import Draft
 from downtime.recurrence import windows
 from downtime.store import DowntimeStore
-from rrdarchive.metric import glob_matcher
+from rexmon.metric import glob_matcher
 from tests.downtime.conftest import ALICE, NOW
 
 HOUR = 3600

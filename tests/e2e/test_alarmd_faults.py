@@ -36,7 +36,7 @@ import yaml
 from alarmd import schema
 from alarmd.statestore import SENT
 from downtime.config import resolve_url
-from downtime.database import open_database
+from rexmon.database import open_database
 from tests.e2e.test_faults import BIN, STEP, Served, aligned
 from tests.faults import Key, Provider, stop_process
 

@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 
-from rrdarchive.metric import metric_path
+from rexmon.metric import metric_path
 from slurpers.runner import EXIT_OK, EXIT_PARTIAL, EXIT_SPOOLED, run_instance
 from slurpers.spool import Spool
 from tests.clock import Clock, no_sleep

@@ -15,10 +15,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rrdarchive.errors import InvalidMetricName, InvalidTime
-from rrdarchive.metric import metric_from_path, metric_path, validate_metric
-from rrdarchive.sample import DsType, Sample
-from rrdarchive.timespec import parse_duration, parse_time, site_zone
+from rexmon.errors import InvalidMetricName, InvalidTime
+from rexmon.metric import metric_from_path, metric_path, validate_metric
+from rexmon.sample import DsType, Sample
+from rexmon.timespec import parse_duration, parse_time, site_zone
 from web.batch import BatchTooLarge, MalformedBatch, decompress, parse_batch
 
 FUZZ = settings(

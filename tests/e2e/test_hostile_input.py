@@ -24,7 +24,7 @@ import yaml
 from flask import Flask
 
 from alarmd.alarmstate import AlarmState, Severity
-from rrdarchive.metric import metric_path
+from rexmon.metric import metric_path
 from tests.fixtures_server import USERS, RexmonServer, aligned_now, push, write_server_config
 from tests.web.monitored import alarm_store, login, push_history, set_alarm, start_server
 from web.app import create_app

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from rexmon.errors import InvalidMetricName
+from rexmon.sample import Sample
 from rrdarchive.archive import Archive, Series
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.errors import ArchiveError, InvalidMetricName
+from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import Band, HLine, escape_text, graph_elements
-from rrdarchive.sample import Sample
 from tests.plain_rrdtool import fetch_values
 
 T0 = 1_699_999_980
@@ -110,7 +111,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.sample import Sample
+from rexmon.sample import Sample
 
 T0 = int(sys.argv[2])
 archive = Archive(ArchiveConfig.simple(Path(sys.argv[1])), clock=lambda: T0 + 3600)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from rexmon.metric import metric_path
+from rexmon.sample import DsType, Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.metric import metric_path
-from rrdarchive.sample import DsType, Sample
 from rrdarchive.schemas import Schema, SchemaSet, Tier
 from tests.plain_rrdtool import info_field, known_values, last_update, run_rrdtool
 
@@ -210,7 +210,7 @@ import sys
 from pathlib import Path
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.sample import Sample
+from rexmon.sample import Sample
 k = int(sys.argv[1])
 archive = Archive(ArchiveConfig.simple(Path({root!r})), clock=lambda: {t0} + 3600)
 accepted = 0

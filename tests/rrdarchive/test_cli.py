@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.cli import load_archive_config, main
-from rrdarchive.sample import Sample
 
 REPO = Path(__file__).resolve().parents[2]
 

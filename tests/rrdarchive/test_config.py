@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import load_yaml, parse_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import load_yaml, parse_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from rexmon.metric import metric_path
+from rexmon.sample import DsType, Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
-from rrdarchive.metric import metric_path
 from rrdarchive.rrdcached import RrdcachedClient
-from rrdarchive.sample import DsType, Sample
 from tests.fixtures_rrdcached import Rrdcached
 from tests.plain_rrdtool import known_values, last_update, run_rrdtool
 

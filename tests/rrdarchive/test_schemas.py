@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.errors import ConfigError
-from rrdarchive.sample import DsType
+from rexmon.errors import ConfigError
+from rexmon.sample import DsType
+from rexmon.yamlconf import parse_yaml
 from rrdarchive.schemas import SchemaSet, Tier, load_schemas, schemas_from_node
-from rrdarchive.yamlconf import parse_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 

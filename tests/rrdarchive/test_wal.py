@@ -10,10 +10,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from rexmon.metric import metric_path
+from rexmon.sample import DsType, Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.metric import metric_path
-from rrdarchive.sample import DsType, Sample
 from rrdarchive.wal import WriteAheadLog, read_segment
 from tests.fixtures_rrdcached import Rrdcached
 from tests.plain_rrdtool import known_values, last_update
@@ -89,7 +89,7 @@ import json, sys, time
 from pathlib import Path
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.sample import Sample
+from rexmon.sample import Sample
 root, address, wal = sys.argv[1:4]
 config = ArchiveConfig.simple(Path(root), rrdcached=address, wal=Path(wal))
 archive = Archive(config, clock=lambda: {now})

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rrdarchive.sample import Sample
+from rexmon.sample import Sample
 from slurpers.config import SlurperConfig, config_from_text
 from slurpers.registry import standard_registry
 from slurpers.source import Run

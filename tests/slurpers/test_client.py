@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from rrdarchive.sample import make_sample
+from rexmon.sample import make_sample
 from slurpers.client import IngestClient
 from slurpers.errors import BatchRefused, ServerUnavailable, TokenRefused
 from tests.slurpers.helpers import Reply, local_server

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.sample import DsType
+from rexmon.sample import DsType
 from slurpers.sources.command import CommandOptions, collect
 from tests.slurpers.helpers import fake_executable, make_run, values
 

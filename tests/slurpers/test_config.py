@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.errors import ConfigError
+from rexmon.errors import ConfigError
 from slurpers.config import config_from_text, load_config
 from slurpers.errors import TokenRefused
 from slurpers.registry import standard_registry

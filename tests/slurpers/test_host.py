@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import namedtuple
 
-from rrdarchive.sample import DsType
+from rexmon.sample import DsType
 from slurpers.sources.host import HostOptions, collect, mount_component, usage_samples
 from tests.slurpers.helpers import NOW, make_run, values
 

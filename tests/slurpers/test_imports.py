@@ -10,7 +10,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("rrdtool", "flask", "apprise", "sqlalchemy", "werkzeug", "gunicorn", "psycopg")
-ALLOWED_RRDARCHIVE = {"metric", "sample", "yamlconf", "timespec", "errors", "sizes"}
 
 
 def slurper_modules() -> list[str]:
@@ -35,13 +34,23 @@ def test_importing_every_slurper_module_loads_no_server_library() -> None:
     assert "slurpers.cli" in loaded
 
 
-def test_slurpers_use_only_the_pure_parts_of_rrdarchive() -> None:
+def test_slurpers_import_only_the_kernel_of_the_server_side_packages() -> None:
     used = set()
     for path in (REPO / "slurpers").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rrdarchive"):
-                used.add((node.module or "").split(".")[1] if "." in (node.module or "") else "")
+            if isinstance(node, ast.ImportFrom):
+                used.add((node.module or "").split(".")[0])
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     assert alias.name.split(".")[0].lower() not in FORBIDDEN, path
-    assert used <= ALLOWED_RRDARCHIVE
+                    used.add(alias.name.split(".")[0])
+    assert not used & {"rrdarchive", "downtime", "alarmd", "web"}
+    assert "rexmon" in used
+
+
+def test_the_kernel_imports_nothing_else_of_rexmon() -> None:
+    for path in (REPO / "rexmon").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                top = (node.module or "").split(".")[0]
+                assert top not in {"rrdarchive", "downtime", "alarmd", "web", "slurpers"}, path

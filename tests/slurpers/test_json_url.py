@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from rrdarchive.sample import DsType
+from rexmon.sample import DsType
 from slurpers.jsonpath import pick
 from slurpers.sources.json_url import JsonOptions, JsonPath, collect
 from tests.slurpers.helpers import Reply, local_server, make_run, values

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from rrdarchive.sample import DsType
+from rexmon.sample import DsType
 from slurpers.promtext import parse_labels, parse_text
 from slurpers.sources.prometheus import PrometheusOptions, collect
 from tests.slurpers.helpers import make_run, values

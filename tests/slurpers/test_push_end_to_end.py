@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rrdarchive.metric import metric_path
+from rexmon.metric import metric_path
 from slurpers.config import config_from_text
 from slurpers.registry import standard_registry
 from slurpers.runner import EXIT_OK, EXIT_SPOOLED, EXIT_TOKEN, run_instance

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.sample import make_sample
+from rexmon.sample import make_sample
 from slurpers.config import SlurperConfig, config_from_text
 from slurpers.registry import standard_registry
 from slurpers.runner import (

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.sample import make_sample
+from rexmon.sample import make_sample
 from slurpers.errors import SpoolBusy
 from slurpers.spool import Spool
 from tests.clock import Clock

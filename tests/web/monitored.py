@@ -19,7 +19,7 @@ import yaml
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.record import AlarmRecord, new_record
 from alarmd.statestore import AlarmStore, Change
-from downtime.database import open_database
+from rexmon.database import open_database
 from tests.fixtures_server import USERS, RexmonServer, write_server_config
 from web.app import create_app
 from web.services import get_services

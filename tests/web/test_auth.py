@@ -5,8 +5,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from rrdarchive.errors import ConfigError
-from rrdarchive.yamlconf import parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.yamlconf import parse_yaml
 from web.auth import Authenticator, Role, auth_config_from_node
 from web.guard import FailureLimiter
 from web.tokens import digest_token

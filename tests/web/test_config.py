@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rrdarchive.errors import ConfigError
+from rexmon.errors import ConfigError
 from web.cli import main
 from web.config import load_server_config, load_tokens
 from web.tokens import TokenRegistry, digest_token

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import requests
 import yaml
 
-from rrdarchive.metric import metric_path
+from rexmon.metric import metric_path
 from tests.fixtures_server import RexmonServer, aligned_now, push
 from tests.plain_rrdtool import fetch_values, last_update
 from web.tokens import digest_token

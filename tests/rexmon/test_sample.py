@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rrdarchive.errors import InvalidSample
-from rrdarchive.sample import (
+from rexmon.errors import InvalidSample
+from rexmon.sample import (
     DsType,
     Sample,
     iter_plaintext,

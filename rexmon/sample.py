@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rrdarchive.errors import InvalidMetricName, InvalidSample
-from rrdarchive.metric import validate_metric
+from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.metric import validate_metric
 
 
 class DsType(enum.Enum):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from rrdarchive.timespec import site_zone
-from rrdarchive.yamlconf import Node
+from rexmon.timespec import site_zone
+from rexmon.yamlconf import Node
 
 SITE_KEYS = frozenset({"name", "timezone", "base_url"})
 

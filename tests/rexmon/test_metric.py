@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.errors import InvalidMetricName
-from rrdarchive.metric import (
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import (
     glob_matcher,
     glob_prefix,
     join_metric,

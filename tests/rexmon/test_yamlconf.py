@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from rrdarchive.errors import ConfigError
-from rrdarchive.timespec import parse_duration
-from rrdarchive.yamlconf import load_yaml, parse_yaml
+from rexmon.errors import ConfigError
+from rexmon.timespec import parse_duration
+from rexmon.yamlconf import load_yaml, parse_yaml
 
 TEXT = """\
 rules:

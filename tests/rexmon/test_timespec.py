@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from rrdarchive.errors import InvalidTime
-from rrdarchive.timespec import (
+from rexmon.errors import InvalidTime
+from rexmon.timespec import (
     format_duration,
     format_time,
     parse_duration,

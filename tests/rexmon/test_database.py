@@ -10,10 +10,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from downtime import schema
-from downtime.database import current_version, migrate, open_database, write_transaction
-from downtime.errors import SchemaError
 from downtime.model import Effect, Kind
 from downtime.store import DowntimeStore
+from rexmon.database import current_version, migrate, open_database, write_transaction
+from rexmon.errors import SchemaError
 from tests.downtime.conftest import NOW, Clock
 from tests.faults import exclusive_lock
 
@@ -143,7 +143,7 @@ def test_migrating_an_up_to_date_database_needs_no_write_lock(tmp_path: Path) ->
 
 WRITER = """
 import sys
-from downtime.database import open_database
+from rexmon.database import open_database
 from downtime.model import Draft
 from downtime.policy import Actor
 from downtime.store import DowntimeStore

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from rrdarchive.errors import InvalidMetricName
+from rexmon.errors import InvalidMetricName
 
 MAX_METRIC_LENGTH = 255
 MIN_COMPONENTS = 2

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from rrdarchive.errors import InvalidTime
+from rexmon.errors import InvalidTime
 
 UNIT_SECONDS = {
     "s": 1,

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from downtime.errors import SchemaError
+from rexmon.errors import SchemaError
 
 Migration = Callable[[Connection], None]
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rrdarchive.errors import ConfigError, RexmonError
+from rexmon.errors import ConfigError, RexmonError
 
 T = TypeVar("T")
 

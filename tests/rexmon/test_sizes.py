@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rrdarchive.sizes import parse_size
+from rexmon.sizes import parse_size
 
 
 def test_sizes_read_as_people_write_them() -> None:
