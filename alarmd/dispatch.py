@@ -24,12 +24,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from alarmd.notify import BackgroundSender, Outcome, SendResult, retry_delay
-from alarmd.statestore import FAILED, NOTHING, SENT, AlarmStore, OutboxItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from alarmd.notify import BackgroundSender, SendResult, retry_delay
+from alarmd.outbox import OutboxItem, Outcome
+from alarmd.statestore import AlarmStore
 
 log = logging.getLogger(__name__)
-
-_OUTCOMES = {Outcome.SENT: SENT, Outcome.FAILED: FAILED, Outcome.NOTHING: NOTHING}
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Dispatcher:
     def dispatch(self, now: float) -> int:
         """Submit the due outbox messages of every receiver not busy; returns how many."""
         queues: dict[str, list[OutboxItem]] = {}
-        for item in self.store.due(now, exclude=self._flights):
+        for item in self.store.outbox.due(now, exclude=self._flights):
             queues.setdefault(item.message.receiver, []).append(item)
         for receiver, items in queues.items():
             flight = _Flight(items, time.monotonic())
@@ -147,7 +148,7 @@ class Dispatcher:
             item, result = flight.items[flight.stored], flight.results[flight.stored]
             try:
                 self._settle(item, result)
-            except Exception as exc:  # an edge: the database is locked or unreachable
+            except SQLAlchemyError as exc:  # an edge: the database is locked or unreachable
                 log.warning("cannot log the send of %r yet: %s", item.message.title, exc)
                 break
             flight.stored += 1
@@ -156,7 +157,6 @@ class Dispatcher:
 
     def _settle(self, item: OutboxItem, result: SendResult) -> None:
         now = self.clock()
-        outcome = _OUTCOMES[result.outcome]
         retry_at = None
         if result.outcome is Outcome.FAILED:
             delay = retry_delay(item.attempts + 1, base=self.retry_base)
@@ -168,4 +168,4 @@ class Dispatcher:
                     item.message.receiver,
                     item.attempts + 1,
                 )
-        self.store.finish(item, outcome, result.detail, now, retry_at)
+        self.store.outbox.finish(item, result.outcome, result.detail, now, retry_at)

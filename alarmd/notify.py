@@ -15,7 +15,6 @@ store is kept in memory (``storage_mode="memory"``) so apprise writes no cache f
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import Any
 
 from alarmd.credentials import scrub
 from alarmd.message import Message
+from alarmd.outbox import Outcome
 from alarmd.providers import load_apprise
 from alarmd.rules import Receiver
 
@@ -32,12 +32,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 20.0
 MAX_RETRY_DELAY = 3600.0  # retries wait at most this long
-
-
-class Outcome(enum.Enum):
-    SENT = "sent"
-    FAILED = "failed"
-    NOTHING = "nothing"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""alarmd's persistent state: alarm records, transitions, the outbox and the notification log.
+"""alarmd's persistent state: alarm records and their transitions (the outbox and the
+notification log are :mod:`alarmd.outbox`, written in the same transactions).
 
 The daemon writes, the web app reads (and files acknowledgements)::
 
@@ -6,7 +7,7 @@ The daemon writes, the web app reads (and files acknowledgements)::
     store.migrate()
     store.records(metric_glob="host.node01.*")   # current alarms, shown state in .shown_state
     store.history(metric="host.node01.load.5m")  # TransitionRow, newest first
-    store.notifications()                        # NotificationRow, newest first
+    store.outbox.log()                           # NotificationRow, newest first
     store.acknowledge("host-load", "host.node01.load.5m", "alice", "on it", None, now)
     store.prune(now - keep)                      # retention: delete the old history
 
@@ -29,21 +30,12 @@ from sqlalchemy.engine import Connection, Engine
 from alarmd import schema
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.message import Message
+from alarmd.outbox import FINISHED, NotificationRow, Outbox, write_log, write_messages
 from alarmd.record import AlarmRecord, acknowledge, record_from_dict, record_to_dict
 from rexmon.database import migrate, write_transaction
 from rexmon.metric import glob_matcher, glob_prefix
 
 Key = tuple[str, str]  # (rule, metric)
-
-SENT = "sent"
-FAILED = "failed"
-SUPPRESSED = "suppressed-by-downtime"
-NOTHING = "nothing"
-OUTCOMES = (SENT, FAILED, SUPPRESSED, NOTHING)
-
-PENDING = "pending"  # outbox: stored, not yet (known to be) sent
-GAVE_UP = "gave-up"
-FINISHED = (SENT, GAVE_UP, NOTHING)  # outbox rows nothing will ever send again
 
 PRUNE_CHUNK = 10_000  # rows per transaction: a first prune never holds the lock for long
 
@@ -62,20 +54,6 @@ class TransitionRow:
 
 
 @dataclass(frozen=True)
-class NotificationRow:
-    """One attempt to tell a receiver; ``outcome`` is one of :data:`OUTCOMES`,
-    ``alarms`` are ``"rule:metric"`` strings, ``reason`` never holds a secret."""
-
-    at: float
-    receiver: str
-    title: str
-    outcome: str
-    reason: str
-    attempt: int
-    alarms: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Change:
     """A record to write; ``version`` is the one it was read at (None: a new alarm)."""
 
@@ -84,25 +62,12 @@ class Change:
     record: AlarmRecord
 
 
-@dataclass(frozen=True)
-class OutboxItem:
-    """A stored message still to be sent (``attempts`` made so far)."""
-
-    id: int
-    message: Message
-    alarms: tuple[str, ...]
-    attempts: int
-
-
-def alarm_key(rule: str, metric: str) -> str:
-    return f"{rule}:{metric}"
-
-
 class AlarmStore:
     """alarmd's tables in the shared database (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.outbox = Outbox(engine)
 
     def migrate(self) -> None:
         """Create or upgrade alarmd's tables."""
@@ -155,25 +120,6 @@ class AlarmStore:
             for row in rows
         ]
 
-    def notifications(self, *, limit: int = 200) -> list[NotificationRow]:
-        """The notification log, newest first."""
-        table = schema.notification
-        query = sa.select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        return [
-            NotificationRow(
-                row["at"],
-                row["receiver"],
-                row["title"],
-                row["outcome"],
-                row["reason"],
-                row["attempt"],
-                tuple(json.loads(row["alarms"])),
-            )
-            for row in rows
-        ]
-
     def acknowledge(
         self, rule: str, metric: str, by: str, comment: str, until: float | None, now: float
     ) -> AlarmRecord:
@@ -218,83 +164,11 @@ class AlarmStore:
                 if changes:
                     _check_versions(connection, changes)
                 _write_changes(connection, changes, now)
-                _write_outbox(connection, messages, now)
-                _write_log(connection, suppressed, None)
+                write_messages(connection, messages, now)
+                write_log(connection, suppressed, None)
         except _Moved as moved:  # the transaction was rolled back
             return moved.keys
         return []
-
-    def due(self, now: float, exclude: Iterable[str] = ()) -> list[OutboxItem]:
-        """Outbox messages to send now, oldest first: each receiver is told things in
-        order, so a receiver's unsent messages are due when its oldest one is (pending,
-        or failed and its retry time came). Receivers in ``exclude`` are left out."""
-        table = schema.outbox
-        skip = set(exclude)
-        query = sa.select(table).where(table.c.status.in_((PENDING, FAILED))).order_by(table.c.id)
-        with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        queues: dict[str, list[OutboxItem]] = {}
-        blocked: set[str] = set(skip)
-        for row in rows:
-            receiver = row["receiver"]
-            if receiver in blocked:
-                continue
-            if receiver not in queues and row["next_at"] > now:
-                blocked.add(receiver)  # its oldest message waits for its retry time
-                continue
-            queues.setdefault(receiver, []).append(
-                OutboxItem(
-                    row["id"],
-                    Message(receiver, row["title"], row["body"], row["notify_type"], ()),
-                    tuple(json.loads(row["alarms"])),
-                    row["attempts"],
-                )
-            )
-        return sorted((item for queue in queues.values() for item in queue), key=lambda i: i.id)
-
-    def finish(
-        self,
-        item: OutboxItem,
-        outcome: str,
-        reason: str,
-        now: float,
-        retry_at: float | None,
-    ) -> None:
-        """Log an attempt at ``item`` and mark it: done, failed (retry at ``retry_at``) or
-        given up (failed and ``retry_at`` None)."""
-        attempt = item.attempts + 1
-        status = outcome
-        if outcome == FAILED and retry_at is None:
-            status = GAVE_UP
-        table = schema.outbox
-        row = NotificationRow(
-            now,
-            item.message.receiver,
-            item.message.title,
-            outcome,
-            reason,
-            attempt,
-            item.alarms,
-        )
-        with write_transaction(self.engine) as connection:
-            connection.execute(
-                table.update()
-                .where(table.c.id == item.id)
-                .values(
-                    status=status,
-                    attempts=attempt,
-                    next_at=retry_at if retry_at is not None else now,
-                    updated=now,
-                )
-            )
-            _write_log(connection, [row], item.id)
-
-    def pending_count(self) -> int:
-        """Outbox messages not yet sent (pending or failed and to be retried)."""
-        table = schema.outbox
-        query = sa.select(sa.func.count()).where(table.c.status.in_((PENDING, FAILED)))
-        with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
 
     def forget_rules(self, keep: Iterable[str]) -> int:
         """Delete the records of rules no longer configured; returns how many."""
@@ -428,47 +302,3 @@ def _write_changes(connection: Connection, changes: Sequence[Change], now: float
         connection.execute(statement, updates)
     if moves:
         connection.execute(schema.transition.insert(), moves)
-
-
-def _write_outbox(connection: Connection, messages: Sequence[Message], now: float) -> None:
-    if not messages:
-        return
-    rows = [
-        {
-            "created": now,
-            "receiver": message.receiver,
-            "title": message.title,
-            "body": message.body,
-            "notify_type": message.notify_type,
-            "alarms": json.dumps([alarm_key(e.rule, e.metric) for e in message.events]),
-            "status": PENDING,
-            "attempts": 0,
-            "next_at": now,
-            "updated": now,
-        }
-        for message in messages
-    ]
-    connection.execute(schema.outbox.insert(), rows)
-
-
-def _write_log(
-    connection: Connection, rows: Sequence[NotificationRow], outbox_id: int | None
-) -> None:
-    if not rows:
-        return
-    connection.execute(
-        schema.notification.insert(),
-        [
-            {
-                "at": row.at,
-                "receiver": row.receiver,
-                "title": row.title,
-                "outcome": row.outcome,
-                "reason": row.reason,
-                "attempt": row.attempt,
-                "alarms": json.dumps(list(row.alarms)),
-                "outbox_id": outbox_id,
-            }
-            for row in rows
-        ],
-    )

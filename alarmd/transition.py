@@ -31,15 +31,7 @@ from alarmd.alarmstate import AlarmState, Severity
 from alarmd.evaluate import Check, Observation, level
 from alarmd.record import AlarmRecord
 from alarmd.rules import Rule
-
-
-class DowntimeEffect(enum.Enum):
-    """What a downtime covering the metric does to its alarms."""
-
-    NONE = "none"
-    MUTE = "mute"  # planned: evaluate and record, notify nothing
-    SKIP = "skip"  # do not evaluate at all
-    LABEL = "label"  # unplanned: shown on graphs, changes nothing here
+from downtime.model import Effect
 
 
 class EventKind(enum.Enum):
@@ -73,15 +65,17 @@ class Event:
 
 
 def transition(
-    previous: AlarmRecord, observation: Observation | None, now: float, effect: DowntimeEffect
+    previous: AlarmRecord, observation: Observation | None, now: float, effect: Effect | None
 ) -> tuple[AlarmRecord, list[Event]]:
-    """The next record and the events to send. ``observation`` may be None only for SKIP."""
-    if effect is DowntimeEffect.SKIP:
+    """The next record and the events to send, under the strongest ``effect`` of the
+    downtimes covering the metric (None: no downtime). ``observation`` may be None only
+    for SKIP."""
+    if effect is Effect.SKIP:
         return replace(previous, muted=True), []
     if observation is None:
         raise ValueError("transition needs an observation unless the downtime effect is SKIP")
     record = _next_state(previous, observation, now)
-    return _notify(previous, record, observation, now, muted=effect is DowntimeEffect.MUTE)
+    return _notify(previous, record, observation, now, muted=effect is Effect.MUTE)
 
 
 def _next_state(rec: AlarmRecord, obs: Observation, now: float) -> AlarmRecord:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from alarmd.outbox import NotificationRow
 from alarmd.record import AlarmRecord
-from alarmd.statestore import NotificationRow, TransitionRow
+from alarmd.statestore import TransitionRow
 
 
 def record_to_json(record: AlarmRecord, now: float) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def index() -> Any:
         "alarms/index.html",
         sections=sections,
         history=store.history(limit=HISTORY_LIMIT),
-        notifications=store.notifications(limit=HISTORY_LIMIT),
+        notifications=store.outbox.log(limit=HISTORY_LIMIT),
         now=now,
         time_help=TIME_HELP,
     )
@@ -70,7 +70,7 @@ def list_json() -> Any:
         | {
             "history": [transition_to_json(row) for row in store.history(limit=HISTORY_LIMIT)],
             "notifications": [
-                notification_to_json(row) for row in store.notifications(limit=HISTORY_LIMIT)
+                notification_to_json(row) for row in store.outbox.log(limit=HISTORY_LIMIT)
             ],
         }
     )

@@ -40,7 +40,7 @@ def metrics() -> Response:
         f'rexmon_alarms{{state="{state.value}"}} {by_state.get(state, 0)}' for state in AlarmState
     ]
     lines += _family("rexmon_notifications_pending", "gauge", "Notifications not yet sent.")
-    lines.append(f"rexmon_notifications_pending {store.pending_count()}")
+    lines.append(f"rexmon_notifications_pending {store.outbox.pending_count()}")
     return Response("\n".join(lines) + "\n", content_type=CONTENT_TYPE)
 
 

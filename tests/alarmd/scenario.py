@@ -5,7 +5,8 @@ from __future__ import annotations
 from alarmd.evaluate import evaluate
 from alarmd.record import AlarmRecord, new_record
 from alarmd.rules import Rule, parse_config
-from alarmd.transition import DowntimeEffect, Event, EventKind, transition
+from alarmd.transition import Event, EventKind, transition
+from downtime.model import Effect
 
 STEP = 60
 START = 1_800_000_000.0
@@ -29,23 +30,19 @@ class Scenario:
         self.record: AlarmRecord = new_record(rule.name, metric, self.now)
         self.events: list[Event] = []
 
-    def tick(
-        self, value: float | None, effect: DowntimeEffect = DowntimeEffect.NONE
-    ) -> list[Event]:
+    def tick(self, value: float | None, effect: Effect | None = None) -> list[Event]:
         """Advance one step, store ``value`` (None = no sample) and evaluate."""
         self.now += STEP
         if value is not None:
             self.points.append((self.now, value))
         observation = None
-        if effect is not DowntimeEffect.SKIP:
+        if effect is not Effect.SKIP:
             observation = evaluate(self.rule, self.metric, self.points, self.now, STEP)
         self.record, events = transition(self.record, observation, self.now, effect)
         self.events.extend(events)
         return events
 
-    def run(
-        self, *values: float | None, effect: DowntimeEffect = DowntimeEffect.NONE
-    ) -> list[Event]:
+    def run(self, *values: float | None, effect: Effect | None = None) -> list[Event]:
         found: list[Event] = []
         for value in values:
             found.extend(self.tick(value, effect))

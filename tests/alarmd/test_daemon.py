@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.config import AlarmdConfig
-from alarmd.statestore import FAILED, SENT, SUPPRESSED
+from alarmd.outbox import Outcome
 from downtime.model import Effect, Kind
 from tests.alarmd.daemon_env import METRIC, RULES, STEP, Environment, Inbox, env, inbox
 
@@ -22,8 +22,8 @@ def test_a_metric_crossing_the_threshold_is_notified_once(env: Environment) -> N
     record = env.store.record("load", METRIC)
     assert record is not None and record.state is AlarmState.FIRING
     assert record.severity is Severity.CRITICAL and record.value == 12
-    [row] = env.store.notifications()
-    assert (row.outcome, row.attempt, row.alarms) == (SENT, 1, ("load:host.n01.load",))
+    [row] = env.store.outbox.log()
+    assert (row.outcome, row.attempt, row.alarms) == (Outcome.SENT, 1, ("load:host.n01.load",))
 
 
 def test_a_firing_alarm_is_not_repeated_before_the_repeat_interval(env: Environment) -> None:
@@ -57,7 +57,7 @@ def test_nothing_is_sent_during_a_planned_downtime_and_it_is_recorded_silenced(
     env.run(12, 12, 3, 3, 12, 12)  # escalates, clears and fires again inside the downtime
     assert len(env.inbox.bodies) == 1
     assert env.store.records()[0].shown_state is AlarmState.SILENCED
-    suppressed = [row for row in env.store.notifications() if row.outcome == SUPPRESSED]
+    suppressed = [row for row in env.store.outbox.log() if row.outcome == Outcome.SUPPRESSED]
     assert suppressed and "kernel update" in suppressed[0].reason
     env.run(12, 12, 12)  # the downtime ends while still firing
     assert len(env.inbox.bodies) == 1
@@ -104,11 +104,11 @@ def test_a_message_stored_before_a_crash_is_sent_exactly_once(env: Environment) 
     env.clock.now += STEP
     env.write(12)
     env.daemon.evaluate(env.clock.now)  # stored ... and killed before sending
-    assert env.inbox.bodies == [] and env.store.pending_count() == 1
+    assert env.inbox.bodies == [] and env.store.outbox.pending_count() == 1
     env.daemon = env.new_daemon()
     env.run(12, 12)
     assert env.inbox.titles == ["[rexmon] CRITICAL FIRING: load on host.n01.load"]
-    assert env.store.pending_count() == 0
+    assert env.store.outbox.pending_count() == 0
     env.daemon = env.new_daemon()
     env.run(12)
     assert len(env.inbox.bodies) == 1
@@ -120,8 +120,8 @@ def test_a_provider_that_is_down_is_retried_later_and_evaluation_goes_on(
     env.inbox.status = 500
     env.run(1, 12)
     assert env.inbox.refused == 1
-    [failed] = env.store.notifications()
-    assert failed.outcome == FAILED and failed.attempt == 1 and failed.reason
+    [failed] = env.store.outbox.log()
+    assert failed.outcome == Outcome.FAILED and failed.attempt == 1 and failed.reason
     env.step(3)  # evaluation goes on: the alarm resolves while the provider is down
     assert env.store.record("load", METRIC).state is AlarmState.RESOLVED  # type: ignore[union-attr]
     assert env.inbox.refused == 2  # the first retry (after 1m) failed; RESOLVED waits behind it
@@ -133,8 +133,13 @@ def test_a_provider_that_is_down_is_retried_later_and_evaluation_goes_on(
         "[rexmon] CRITICAL FIRING: load on host.n01.load",
         "[rexmon] RESOLVED: load on host.n01.load",
     ]
-    outcomes = [(row.outcome, row.attempt) for row in reversed(env.store.notifications())]
-    assert outcomes == [(FAILED, 1), (FAILED, 2), (SENT, 3), (SENT, 1)]
+    outcomes = [(row.outcome, row.attempt) for row in reversed(env.store.outbox.log())]
+    assert outcomes == [
+        (Outcome.FAILED, 1),
+        (Outcome.FAILED, 2),
+        (Outcome.SENT, 3),
+        (Outcome.SENT, 1),
+    ]
     env.run(3, 3)
     assert len(env.inbox.bodies) == 2
 
@@ -239,7 +244,7 @@ def test_metrics_of_one_tick_for_one_receiver_are_grouped_into_one_message(
     report = env.step(12)
     assert report.events == 2 and report.messages == 1
     assert env.inbox.titles == ["[rexmon] 2 CRITICAL FIRING"]
-    [row] = env.store.notifications()
+    [row] = env.store.outbox.log()
     assert row.alarms == ("load:host.n01.load", "load:host.n02.load")
 
 

@@ -179,7 +179,7 @@ def test_rexmon_alarmd_run_once_as_a_real_process(tmp_path: Path, inbox: Inbox) 
     try:
         [record] = AlarmStore(engine).records()
         assert record.state is AlarmState.FIRING
-        assert AlarmStore(engine).notifications()[0].outcome == "sent"
+        assert AlarmStore(engine).outbox.log()[0].outcome == "sent"
     finally:
         engine.dispose()
     again = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

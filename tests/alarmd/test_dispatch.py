@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from alarmd.config import AlarmdConfig
-from alarmd.notify import Outcome
-from alarmd.statestore import FAILED, SENT
+from alarmd.outbox import Outcome
 from rexmon.database import open_database
 from tests.alarmd.daemon_env import STEP, Environment, Inbox, env, inbox
 from tests.faults import Provider, exclusive_lock
@@ -55,18 +54,18 @@ def test_a_message_is_marked_sent_as_soon_as_the_provider_answers(
 ) -> None:
     env = held_env
     evaluate(env, 1, 12, 1)
-    assert env.store.pending_count() == 2
+    assert env.store.outbox.pending_count() == 2
     provider.hold(2)  # the second message stays with the provider, unanswered
     dispatcher = env.daemon.dispatcher
     assert dispatcher.dispatch(env.clock.now) == 2  # one flight, sent in order
     assert provider.reached.wait(10)
-    [row] = env.store.notifications()  # no collect() yet: the worker marked the first
-    assert (row.title, row.outcome, row.attempt) == (FIRING, SENT, 1)
-    assert env.store.pending_count() == 1
+    [row] = env.store.outbox.log()  # no collect() yet: the worker marked the first
+    assert (row.title, row.outcome, row.attempt) == (FIRING, Outcome.SENT, 1)
+    assert env.store.outbox.pending_count() == 1
     provider.release.set()
     assert dispatcher.drain(10.0) == []  # the worker stored both: nothing left to collect
-    assert [row.title for row in env.store.notifications()] == [RESOLVED, FIRING]
-    assert env.store.pending_count() == 0
+    assert [row.title for row in env.store.outbox.log()] == [RESOLVED, FIRING]
+    assert env.store.outbox.pending_count() == 0
 
 
 def test_a_mark_the_locked_database_refuses_is_stored_later_and_not_sent_again(
@@ -81,15 +80,15 @@ def test_a_mark_the_locked_database_refuses_is_stored_later_and_not_sent_again(
             assert dispatcher.dispatch(env.clock.now) == 1
             assert dispatcher.drain(10.0) == []  # answered, but neither worker nor collect
             assert env.inbox.titles == [FIRING]  # could mark it
-            assert env.store.pending_count() == 1 and dispatcher.in_flight == 1
+            assert env.store.outbox.pending_count() == 1 and dispatcher.in_flight == 1
             assert dispatcher.dispatch(env.clock.now + STEP) == 0  # kept: not sent again
         [(item, result)] = dispatcher.collect()  # the lock is gone
         assert (item.message.title, result.outcome) == (FIRING, Outcome.SENT)
-        assert dispatcher.in_flight == 0 and env.store.pending_count() == 0
+        assert dispatcher.in_flight == 0 and env.store.outbox.pending_count() == 0
         env.run(12, 12)
         assert env.inbox.titles == [FIRING]
-        [row] = env.store.notifications()
-        assert (row.outcome, row.attempt) == (SENT, 1)
+        [row] = env.store.outbox.log()
+        assert (row.outcome, row.attempt) == (Outcome.SENT, 1)
     finally:
         engine.dispose()
 
@@ -116,9 +115,14 @@ def test_a_send_stuck_past_twice_its_timeout_is_given_up_and_its_late_answer_ign
     provider.release.set()  # the provider accepts the first message after all ...
     env.daemon.sender.close(wait=True)  # ... and the worker has its answer:
     assert len(provider.bodies) == 1  # it stops there (RESOLVED waits for the retry)
-    [row] = env.store.notifications()  # and the late answer is not stored
-    assert (row.title, row.outcome, row.reason, row.attempt) == (FIRING, FAILED, "timed out", 1)
-    assert env.store.pending_count() == 2
+    [row] = env.store.outbox.log()  # and the late answer is not stored
+    assert (row.title, row.outcome, row.reason, row.attempt) == (
+        FIRING,
+        Outcome.FAILED,
+        "timed out",
+        1,
+    )
+    assert env.store.outbox.pending_count() == 2
 
 
 TWO_RECEIVERS = """
@@ -148,7 +152,7 @@ def test_while_the_database_refuses_a_collect_tries_it_once_not_once_per_receive
             tries = [r for r in caplog.records if r.getMessage().startswith("cannot log")]
             assert len(tries) == 1  # one try at the database, not one per receiver
         assert len(dispatcher.collect()) == 2  # the lock is gone: both stored
-        assert dispatcher.in_flight == 0 and env.store.pending_count() == 0
+        assert dispatcher.in_flight == 0 and env.store.outbox.pending_count() == 0
     finally:
         env.close()
         engine.dispose()

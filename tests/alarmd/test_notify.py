@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from alarmd.message import Message, group
-from alarmd.notify import BackgroundSender, Notifier, Outcome, retry_delay
+from alarmd.notify import BackgroundSender, Notifier, retry_delay
+from alarmd.outbox import Outcome
 from alarmd.rules import AlarmConfig, parse_config
 from tests.alarmd.scenario import Scenario, rule_from_yaml
 

@@ -11,7 +11,7 @@ import pytest
 from alarmd.alarmstate import AlarmState
 from alarmd.config import AlarmdConfig
 from alarmd.leader import FileLock
-from alarmd.statestore import SENT, SUPPRESSED, NotificationRow
+from alarmd.outbox import NotificationRow, Outcome
 from rexmon.database import open_database
 from tests.alarmd.daemon_env import METRIC, STEP, Environment, env, inbox
 from tests.faults import exclusive_lock
@@ -29,26 +29,28 @@ def a_day(env: Environment) -> AlarmdConfig:
 def log_old_row(env: Environment) -> None:
     """A notification log row just older than a day."""
     at = env.clock.now - DAY - 1
-    env.store.save([], [], [NotificationRow(at, "oncall", "t", SUPPRESSED, "dt", 0, ())], at)
+    env.store.save(
+        [], [], [NotificationRow(at, "oncall", "t", Outcome.SUPPRESSED, "dt", 0, ())], at
+    )
 
 
 def old_rows(env: Environment) -> list[NotificationRow]:
     """The rows :func:`log_old_row` wrote that are still there."""
-    return [row for row in env.store.notifications() if row.outcome == SUPPRESSED]
+    return [row for row in env.store.outbox.log() if row.outcome == Outcome.SUPPRESSED]
 
 
 def test_the_history_older_than_keep_is_deleted_and_the_alarm_kept(env: Environment) -> None:
     env.daemon = env.new_daemon(settings=a_day(env))
     env.run(1, 12)  # FIRING at START + 120, sent
-    assert len(env.store.history()) == 1 and len(env.store.notifications()) == 1
+    assert len(env.store.history()) == 1 and len(env.store.outbox.log()) == 1
     env.clock.now += DAY
     env.step(12)  # a day and a minute after the alarm fired; no data in between
     now = env.clock.now
     assert [(row.at, row.to_state) for row in env.store.history()] == [(now, AlarmState.STALE)]
-    assert [(row.at, row.outcome) for row in env.store.notifications()] == [(now, SENT)]
+    assert [(row.at, row.outcome) for row in env.store.outbox.log()] == [(now, Outcome.SENT)]
     record = env.store.record("load", METRIC)  # the FIRING transition went, the alarm stays
     assert record is not None and record.state is AlarmState.STALE
-    assert env.store.pending_count() == 0
+    assert env.store.outbox.pending_count() == 0
 
 
 def test_the_daemon_prunes_in_its_first_cycle_and_then_once_an_hour(

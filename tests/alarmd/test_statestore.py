@@ -11,17 +11,9 @@ from alarmd import schema
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.errors import NotAcknowledgeable
 from alarmd.message import Message
+from alarmd.outbox import NotificationRow, Outcome
 from alarmd.record import new_record
-from alarmd.statestore import (
-    FAILED,
-    NOTHING,
-    SENT,
-    SUPPRESSED,
-    AlarmStore,
-    Change,
-    NotificationRow,
-    TransitionRow,
-)
+from alarmd.statestore import AlarmStore, Change, TransitionRow
 from alarmd.transition import Event, EventKind
 from downtime.store import DowntimeStore
 from rexmon.database import current_version, open_database
@@ -120,7 +112,7 @@ def test_an_acknowledgement_is_stored_and_wins_over_a_stale_write(store: AlarmSt
         ("load", "host.n01.load.5m")
     ]
     assert store.record("load", "host.n01.load.5m") == acked
-    assert store.due(NOW + 60) == []  # nothing of the refused batch was written
+    assert store.outbox.due(NOW + 60) == []  # nothing of the refused batch was written
 
 
 def test_only_problems_can_be_acknowledged(store: AlarmStore) -> None:
@@ -135,20 +127,20 @@ def test_outbox_messages_are_due_until_sent_and_every_attempt_is_logged(
     store: AlarmStore,
 ) -> None:
     store.save([Change(None, None, firing())], [message()], [], NOW)
-    [item] = store.due(NOW)
+    [item] = store.outbox.due(NOW)
     assert item.message.receiver == "oncall" and item.attempts == 0
     assert item.alarms == ("load:host.n01.load.5m",)
-    assert store.due(NOW, exclude=["oncall"]) == []
-    store.finish(item, FAILED, "connection refused", NOW + 1, retry_at=NOW + 61)
-    assert store.due(NOW + 60) == []
-    [again] = store.due(NOW + 61)
+    assert store.outbox.due(NOW, exclude=["oncall"]) == []
+    store.outbox.finish(item, Outcome.FAILED, "connection refused", NOW + 1, retry_at=NOW + 61)
+    assert store.outbox.due(NOW + 60) == []
+    [again] = store.outbox.due(NOW + 61)
     assert again.attempts == 1
-    store.finish(again, SENT, "", NOW + 62, retry_at=None)
-    assert store.due(NOW + 10_000) == [] and store.pending_count() == 0
-    log = store.notifications()
+    store.outbox.finish(again, Outcome.SENT, "", NOW + 62, retry_at=None)
+    assert store.outbox.due(NOW + 10_000) == [] and store.outbox.pending_count() == 0
+    log = store.outbox.log()
     assert [(row.outcome, row.attempt, row.reason) for row in log] == [
-        (SENT, 2, ""),
-        (FAILED, 1, "connection refused"),
+        (Outcome.SENT, 2, ""),
+        (Outcome.FAILED, 1, "connection refused"),
     ]
     assert log[0].alarms == ("load:host.n01.load.5m",)
     assert log[0].title == "[rexmon] CRITICAL FIRING: load on host.n01.load.5m"
@@ -156,15 +148,15 @@ def test_outbox_messages_are_due_until_sent_and_every_attempt_is_logged(
 
 def test_a_failed_send_without_retries_left_is_given_up(store: AlarmStore) -> None:
     store.save([], [message()], [], NOW)
-    [item] = store.due(NOW)
-    store.finish(item, FAILED, "refused", NOW, retry_at=None)
-    assert store.due(NOW + 1e6) == []
+    [item] = store.outbox.due(NOW)
+    store.outbox.finish(item, Outcome.FAILED, "refused", NOW, retry_at=None)
+    assert store.outbox.due(NOW + 1e6) == []
 
 
 def test_suppressed_notifications_are_logged(store: AlarmStore) -> None:
-    row = NotificationRow(NOW, "oncall", "t", SUPPRESSED, "downtime 3", 0, ("load:m.x",))
+    row = NotificationRow(NOW, "oncall", "t", Outcome.SUPPRESSED, "downtime 3", 0, ("load:m.x",))
     store.save([], [], [row], NOW)
-    assert store.notifications() == [row]
+    assert store.outbox.log() == [row]
 
 
 def test_records_of_removed_rules_are_forgotten(store: AlarmStore) -> None:
@@ -176,14 +168,16 @@ def test_records_of_removed_rules_are_forgotten(store: AlarmStore) -> None:
 def old_and_new_history(store: AlarmStore) -> None:
     """History up to NOW + 1 (old) and at NOW + 200 (new), outbox rows in every status."""
     rec = firing()
-    suppressed = NotificationRow(NOW, "oncall", "t", SUPPRESSED, "downtime 3", 0, ("load:m",))
+    suppressed = NotificationRow(
+        NOW, "oncall", "t", Outcome.SUPPRESSED, "downtime 3", 0, ("load:m",)
+    )
     store.save([Change(None, None, rec)], [message() for _ in range(6)], [suppressed], NOW)
-    sent, gave_up, nothing, retried, _pending, sent_later = store.due(NOW)
-    store.finish(sent, SENT, "", NOW + 1, retry_at=None)
-    store.finish(gave_up, FAILED, "refused", NOW + 1, retry_at=None)
-    store.finish(nothing, NOTHING, "no URL to send to", NOW + 1, retry_at=None)
-    store.finish(retried, FAILED, "refused", NOW + 1, retry_at=NOW + 61)
-    store.finish(sent_later, SENT, "", NOW + 200, retry_at=None)
+    sent, gave_up, nothing, retried, _pending, sent_later = store.outbox.due(NOW)
+    store.outbox.finish(sent, Outcome.SENT, "", NOW + 1, retry_at=None)
+    store.outbox.finish(gave_up, Outcome.FAILED, "refused", NOW + 1, retry_at=None)
+    store.outbox.finish(nothing, Outcome.NOTHING, "no URL to send to", NOW + 1, retry_at=None)
+    store.outbox.finish(retried, Outcome.FAILED, "refused", NOW + 1, retry_at=NOW + 61)
+    store.outbox.finish(sent_later, Outcome.SENT, "", NOW + 200, retry_at=None)
     store.save([Change(rec, 1, replace(rec, muted=True))], [], [], NOW + 200)
 
 
@@ -200,9 +194,9 @@ def assert_only_old_finished_history_is_pruned(store: AlarmStore, chunk: int) ->
         "messages": 3,  # sent, gave-up, nothing
     }
     assert [row.at for row in store.history()] == [NOW + 200]
-    assert [(row.at, row.outcome) for row in store.notifications()] == [(NOW + 200, SENT)]
+    assert [(row.at, row.outcome) for row in store.outbox.log()] == [(NOW + 200, Outcome.SENT)]
     assert outbox_statuses(store) == ["failed", "pending", "sent"]
-    assert store.pending_count() == 2  # still to be sent, however old
+    assert store.outbox.pending_count() == 2  # still to be sent, however old
     assert [r.shown_state for r in store.records()] == [AlarmState.SILENCED]
     assert store.prune(NOW + 100, chunk=chunk) == {
         "transitions": 0,
@@ -240,7 +234,7 @@ def test_the_store_works_on_postgresql(postgres_database_url: str) -> None:
         store.acknowledge("load", "host.n01.load.5m", "bob", "", NOW + 600, NOW)
         assert store.save([Change(rec, 1, rec)], [], [], NOW) == [("load", "host.n01.load.5m")]
         assert store.records(metric_glob="host.*")[0].ack is not None
-        assert len(store.due(NOW)) == 1
+        assert len(store.outbox.due(NOW)) == 1
         assert store.history()[0].to_state is AlarmState.FIRING
     finally:
         engine.dispose()

@@ -7,12 +7,13 @@ import pytest
 from alarmd.alarmstate import AlarmState, Severity, worst, worst_severity
 from alarmd.errors import NotAcknowledgeable
 from alarmd.record import acknowledge, record_from_dict, record_to_dict
-from alarmd.transition import DowntimeEffect, EventKind, transition
+from alarmd.transition import EventKind, transition
+from downtime.model import Effect
 from tests.alarmd.scenario import STEP, Scenario, kinds, rule_from_yaml
 
-MUTE = DowntimeEffect.MUTE
-SKIP = DowntimeEffect.SKIP
-LABEL = DowntimeEffect.LABEL
+MUTE = Effect.MUTE
+SKIP = Effect.SKIP
+LABEL = Effect.LABEL
 
 LOAD = """\
   - name: load
@@ -258,7 +259,7 @@ def test_a_label_downtime_changes_nothing() -> None:
 def test_a_transition_needs_an_observation_unless_the_downtime_skips() -> None:
     alarm = load_rule()
     with pytest.raises(ValueError, match="needs an observation"):
-        transition(alarm.record, None, alarm.now, DowntimeEffect.NONE)
+        transition(alarm.record, None, alarm.now, None)
 
 
 def test_worst_orders_states_for_roll_ups() -> None:

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 import yaml
 
 from alarmd import schema
-from alarmd.statestore import SENT
+from alarmd.outbox import Outcome
 from downtime.config import resolve_url
 from rexmon.database import open_database
 from tests.e2e.test_faults import BIN, STEP, Served, aligned
@@ -175,7 +175,7 @@ class Stack:
         def all_sent() -> bool:
             nonlocal outbox
             outbox = self.outbox()
-            return bool(outbox) and set(outbox.values()) == {SENT}
+            return bool(outbox) and set(outbox.values()) == {Outcome.SENT}
 
         wait_for("every message to be sent", all_sent, timeout)
         return outbox
@@ -278,8 +278,8 @@ def test_a_killed_alarmd_loses_no_notification_and_resends_only_what_it_had_not_
         alarmd.kill()
         left = stack.outbox()  # as the killed process left it: nothing changes it now
         copies = provider.received  # a message marked sent had arrived before its mark
-        unmarked.update(key for key, status in left.items() if status != SENT)
-        marked.extend((key, copies[key]) for key, status in left.items() if status == SENT)
+        unmarked.update(key for key, status in left.items() if status != Outcome.SENT)
+        marked.extend((key, copies[key]) for key, status in left.items() if status == Outcome.SENT)
         alarmd.start()
 
     # 1: the provider has the second message of the wave and has not answered yet

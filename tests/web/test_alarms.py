@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from alarmd.alarmstate import AlarmState, Severity
-from alarmd.statestore import AlarmStore, Change, NotificationRow
+from alarmd.outbox import NotificationRow, Outcome
+from alarmd.statestore import AlarmStore, Change
 from tests.fixtures_server import RexmonServer
 from tests.web.monitored import login, set_alarm
 
@@ -89,7 +90,7 @@ def test_the_page_sorts_alarms_into_firing_pending_silenced_acknowledged_and_fla
                 now,
                 "oncall",
                 "disk full on host.a",
-                "sent",
+                Outcome.SENT,
                 "",
                 1,
                 ("disk-full:host.a.disk.x.used_ratio",),
