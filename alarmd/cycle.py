@@ -4,8 +4,9 @@
 ``listing_refresh``), fetches each metric once (the longest window its rules need, at
 the step of its file), evaluates every rule on it and advances the alarm's record with
 the effect of the downtimes covering the metric, triggering the flexible downtimes whose
-window holds a problem. Nothing is stored or sent here: the daemon stores the result in
-one transaction, then the outbox sends it.
+window holds a problem (one that appears then, or one already there when it opens).
+Nothing is stored or sent here: the daemon stores the result in one transaction, then
+the outbox sends it.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class Cycle:
                 if effect is not Effect.SKIP:
                     obs = evaluate(rule, metric, points, now, step)
                 advance = self.advance(key, Seen(obs, effect, covering), now)
-                if advance.record.state in _PROBLEMS and advance.previous.state not in _PROBLEMS:
+                if advance.previous.state in _PROBLEMS or advance.record.state in _PROBLEMS:
                     flexible = self._trigger(index, metric, now, triggered)
                     if flexible:
                         covering = covering + flexible
@@ -161,7 +162,9 @@ class Cycle:
     def _trigger(
         self, index: DowntimeIndex, metric: str, now: float, triggered: dict[int, Downtime]
     ) -> list[Downtime]:
-        """Start the armed flexible downtimes of ``metric``: a problem just appeared."""
+        """Start the armed flexible downtimes of ``metric``: it has a problem inside their
+        window, whether it appeared now or was there when the window opened (as Icinga 2
+        does); the downtime lasts its duration from now."""
         found = []
         for downtime in index.armed_flexible(metric, int(now)):
             if downtime.id not in triggered:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from alarmd.alarmstate import Severity
+from alarmd.alarmstate import AlarmState, Severity
 from alarmd.transition import Event, EventKind
 from rexmon.timespec import format_time
 
@@ -27,6 +27,7 @@ _HEADLINES = {
     EventKind.REMINDER: "STILL FIRING",
     EventKind.FLAPPING: "FLAPPING",
 }
+_STILL = (EventKind.REPEAT, EventKind.REMINDER)
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,11 @@ def group(
 
 
 def headline(event: Event) -> str:
-    """``CRITICAL FIRING`` style word(s) for one event."""
+    """``CRITICAL FIRING`` style word(s) for one event. A repeat or reminder keeps the
+    words of the state it repeats: ``STILL NO DATA`` for an alarm without data."""
     word = _HEADLINES[event.kind]
+    if event.kind in _STILL and event.state is AlarmState.STALE:
+        word = "STILL " + _HEADLINES[EventKind.STALE]
     if event.severity is not None and event.kind is not EventKind.RESOLVED:
         return f"{event.severity.value.upper()} {word}"
     return word

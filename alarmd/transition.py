@@ -3,8 +3,9 @@
 One :class:`~alarmd.record.AlarmRecord` per (rule, metric) is all the memory an alarm
 has; the daemon stores it (every change BEFORE notifying) and passes it back next pass.
 A change of level must hold for the rule's ``for`` duration before it fires (first
-firing and escalation alike); de-escalation and recovery happen as soon as the clear
-condition holds.
+firing and escalation alike: a pending warning that turns critical fires as a warning
+when the warning has held ``for``, and escalates when the critical condition itself has
+held ``for``); de-escalation and recovery happen as soon as the clear condition holds.
 
 Notifications follow one principle: ``notified_state``/``notified_severity`` remember
 what the on-call people were last told. A problem (FIRING or STALE, with its severity)
@@ -104,8 +105,7 @@ def _next_state(rec: AlarmRecord, obs: Observation, now: float) -> AlarmRecord:
         held = now - level_since >= rule.hold
         state, severity = AlarmState.FIRING, (new_level if not escalating or held else rec.severity)
     else:
-        held = problem_since is not None and now - problem_since >= rule.hold
-        state, severity = (AlarmState.FIRING if held else AlarmState.PENDING), new_level
+        state, severity = _pending_or_firing(obs, new_level, level_since, problem_since, now)
     flapping = rec.flapping
     if not flapping and len(history) >= rule.flapping.changes:
         flapping = True
@@ -120,6 +120,29 @@ def _next_state(rec: AlarmRecord, obs: Observation, now: float) -> AlarmRecord:
         flapping=flapping,
         last_data_at=obs.last_time,
     )
+
+
+def _pending_or_firing(
+    obs: Observation,
+    new_level: Severity,
+    level_since: float,
+    problem_since: float | None,
+    now: float,
+) -> tuple[AlarmState, Severity]:
+    """A problem not announced yet: each level waits its own ``for``. A warning fires once
+    some problem has lasted ``for`` (a critical value is over the warning line too); a
+    critical one only once the critical condition itself has held that long, and until
+    then the alarm fires as a warning if the warning condition holds."""
+    hold = obs.rule.hold
+    if new_level is Severity.CRITICAL:
+        if now - level_since >= hold:
+            return AlarmState.FIRING, new_level
+        warned = any(c.severity is Severity.WARNING and c.fires for c in obs.checks)
+        if warned and problem_since is not None and now - problem_since >= hold:
+            return AlarmState.FIRING, Severity.WARNING
+        return AlarmState.PENDING, new_level
+    held = problem_since is not None and now - problem_since >= hold
+    return (AlarmState.FIRING if held else AlarmState.PENDING), new_level
 
 
 def _moved(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from downtime.model import AuditEntry, Downtime
 from downtime.recurrence import windows
-from downtime.store import state_at
+from downtime.store import shown_state
 from rexmon.timespec import format_duration
 
 LOOKAHEAD = 400 * 86400
@@ -45,7 +45,7 @@ def table(downtimes: list[Downtime], now: int, zone: ZoneInfo) -> str:
     header = ("ID", "STATE", "KIND", "EFFECT", "START", "END", "SCOPES", "REASON")
     rows = [header]
     for downtime in downtimes:
-        state = "cancelled" if downtime.cancelled is not None else state_at(downtime, now)
+        state = shown_state(downtime, now)
         window = next_window(downtime, now) or (downtime.start, downtime.end)
         reason = downtime.reason.replace("\n", " ")
         if len(reason) > REASON_WIDTH:
@@ -71,7 +71,7 @@ def table(downtimes: list[Downtime], now: int, zone: ZoneInfo) -> str:
 
 def details(downtime: Downtime, trail: list[AuditEntry], now: int, zone: ZoneInfo) -> str:
     """Every field, the next windows of a series, and the audit trail."""
-    state = "cancelled" if downtime.cancelled is not None else state_at(downtime, now)
+    state = shown_state(downtime, now)
     lines = [
         f"downtime {downtime.id}: {downtime.reason}",
         f"  state:    {state}",

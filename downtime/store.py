@@ -330,3 +330,23 @@ def state_at(downtime: Downtime, at: int) -> str:
         return "active"
     latest = span_end(downtime)
     return "upcoming" if latest is None or latest > at else "past"
+
+
+WAITING = "window open, waiting for a problem"
+
+
+def waiting_for_problem(downtime: Downtime, at: int) -> bool:
+    """A flexible downtime whose window is open and that no problem has triggered yet."""
+    return (
+        downtime.flexible
+        and downtime.triggered is None
+        and downtime.cancelled is None
+        and downtime.start <= at < downtime.end
+    )
+
+
+def shown_state(downtime: Downtime, at: int) -> str:
+    """The state as people read it: ``cancelled``, :data:`WAITING`, or :func:`state_at`."""
+    if downtime.cancelled is not None:
+        return "cancelled"
+    return WAITING if waiting_for_problem(downtime, at) else state_at(downtime, at)

@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from downtime.model import AuditEntry, Downtime
-from downtime.store import state_at
+from downtime.store import state_at, waiting_for_problem
 from rexmon.timespec import format_time
 
 
@@ -17,6 +17,7 @@ def downtime_to_json(downtime: Downtime, now: int, zone: ZoneInfo) -> dict[str, 
     return {
         "id": downtime.id,
         "state": "cancelled" if downtime.cancelled is not None else state_at(downtime, now),
+        "waiting_for_problem": waiting_for_problem(downtime, now),
         "scopes": list(downtime.scopes),
         "start": downtime.start,
         "end": downtime.end,

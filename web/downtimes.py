@@ -22,7 +22,7 @@ from downtime.fields import (
 from downtime.ics import render_ics
 from downtime.model import Downtime
 from downtime.policy import touches
-from downtime.store import state_at
+from downtime.store import shown_state
 from rexmon.errors import InvalidMetricName
 from rexmon.metric import validate_glob
 from rexmon.timespec import TIME_HELP, format_duration
@@ -250,4 +250,4 @@ def _fields_of(downtime: Downtime) -> dict[str, str]:
 
 
 def _state_of(downtime: Downtime, now: int) -> str:
-    return "cancelled" if downtime.cancelled is not None else state_at(downtime, now)
+    return shown_state(downtime, now)

@@ -203,3 +203,49 @@ def test_run_reports_a_bad_config_without_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{config}:2: alarmd.interval: expected a duration" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_flexible_downtime_filed_over_a_firing_alarm_silences_its_recovery(
+    tmp_path: Path, inbox: Inbox
+) -> None:
+    """Through the real programs: ``rexmon-downtime add --flexible`` over an alarm that
+    fires, then ``rexmon-alarmd run --once``: the downtime starts at once, and the
+    recovery inside it is not sent."""
+    (tmp_path / "archive.yaml").write_text(
+        "schemas:\n  - match: '*'\n    step: 1m\n    retention: 1m:1d\n"
+    )
+    (tmp_path / "alarms.yaml").write_text(
+        f"receivers:\n  oncall: json://127.0.0.1:{inbox.port}/\nrules:\n"
+        "  - {name: load, match: 'host.*.load', critical: '> 10', receivers: [oncall]}\n"
+    )
+    config = tmp_path / "rexmon.yaml"
+    config.write_text(
+        "site: {timezone: UTC}\narchive: {root: rrd, schemas: archive.yaml}\n"
+        "database: {url: 'sqlite:///rexmon.db'}\nalarmd: {rules: alarms.yaml, interval: 1m}\n"
+    )
+    now = int(time.time()) // 60 * 60
+    archive_config = ArchiveConfig.simple(tmp_path / "rrd", step=60)
+    with Archive(archive_config) as archive:
+        assert archive.write([Sample(METRIC, now - 120, 3.0), Sample(METRIC, now - 60, 12.0)])
+    alarmd = [str(BIN / "rexmon-alarmd"), "run", "--config", str(config), "--once"]
+    downtime = [str(BIN / "rexmon-downtime"), "--config", str(config)]
+
+    def run(command: list[str]) -> str:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run(alarmd)
+    assert inbox.titles == ["[rexmon] CRITICAL FIRING: load on host.n01.load"]
+    run(
+        [*downtime, "add", "--scope", "host.n01.*", "--flexible", "--start", "now"]
+        + ["--end", "+30m", "--duration", "20m", "--reason", "reboot if it stays"]
+    )
+    assert "window open, waiting for a problem" in run([*downtime, "show", "1"])
+    run(alarmd)
+    shown = run([*downtime, "show", "1"])
+    assert "state:    active" in shown and "triggered:" in shown
+    with Archive(archive_config) as archive:
+        assert archive.write([Sample(METRIC, now, 3.0)]) == [None]
+    run(alarmd)
+    assert len(inbox.bodies) == 1  # the recovery waits for the end of the downtime

@@ -140,6 +140,15 @@ def test_a_flexible_downtime_needs_its_window_and_duration(run: Run) -> None:
     assert "flexible" in run("list", "--upcoming").output
 
 
+def test_an_open_flexible_window_is_shown_waiting_for_a_problem(run: Run, clock: Clock) -> None:
+    args = ("--scope", "a.*", "--reason", "r", "--flexible", "--duration", "20m")
+    run("add", *args, "--start", "now", "--end", "+30m")
+    run("add", *args, "--start", "+1h", "--end", "+2h")
+    assert "state:    window open, waiting for a problem" in run("show", "1").output
+    assert "state:    upcoming" in run("show", "2").output
+    assert "window open, waiting for a problem" in run("list").output
+
+
 def test_export_writes_icalendar(run: Run) -> None:
     run("add", "--scope", "host.node01.*", "--duration", "1h", "--reason", "r")
     text = run("export", "--ics").output

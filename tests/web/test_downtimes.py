@@ -246,3 +246,25 @@ def test_end_and_cancel_buttons_and_the_ics_feed(rexmon_server: RexmonServer) ->
     feed = http.get(f"{rexmon_server.url}/downtimes.ics", timeout=10)
     assert feed.headers["Content-Type"].startswith("text/calendar")
     assert feed.text.startswith("BEGIN:VCALENDAR")
+
+
+def test_an_open_flexible_window_waits_for_a_problem_on_the_pages_and_in_the_api(
+    rexmon_server: RexmonServer,
+) -> None:
+    http, url = api(rexmon_server, "olivia")
+    filed = http.post(
+        url,
+        json={
+            "scopes": ["host.node01_*.*"],
+            "start": "-1m",
+            "end": "+30m",
+            "flexible": True,
+            "flex_duration": "20m",
+            "reason": "firmware, only if it breaks",
+        },
+        timeout=10,
+    )
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["waiting_for_problem"] is True
+    page = http.get(f"{rexmon_server.url}/downtimes?state=upcoming", timeout=10).text
+    assert "window open, waiting for a problem" in page
