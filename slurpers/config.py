@@ -19,7 +19,7 @@ from rexmon.sizes import parse_size
 from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node, load_yaml, parse_yaml
 from slurpers.errors import TokenRefused
-from slurpers.source import Source, parse_prefix
+from slurpers.source import Source, parse_prefix, timeout_option
 
 TOP_KEYS = frozenset({"server", "spool", "hostname", "instances"})
 SERVER_KEYS = frozenset({"url", "token", "token_file", "timeout", "retries", "batch_size"})
@@ -95,12 +95,12 @@ def _parse_server(node: Node, base: Path) -> ServerConfig:
         raise token_file.error("give token or token_file, not both")
     if token is None and token_file is None:
         raise node.error("missing token_file (or token)")
-    timeout, retries, batch = node.get("timeout"), node.get("retries"), node.get("batch_size")
+    retries, batch = node.get("retries"), node.get("batch_size")
     return ServerConfig(
         url=url,
         token=None if token is None else token.as_str(),
         token_file=None if token_file is None else _relative(token_file.as_str(), base),
-        timeout=10.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 10.0),
         retries=2 if retries is None else retries.as_int(low=0, high=10),
         batch_size=5000 if batch is None else batch.as_int(low=1, high=1_000_000),
     )

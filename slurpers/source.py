@@ -14,9 +14,20 @@ from typing import Any
 
 from rexmon.metric import join_metric, sanitize_component, validate_metric
 from rexmon.sample import DsType, Sample, make_sample
+from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 
 COMMON_KEYS = frozenset({"source", "prefix"})
+MIN_TIMEOUT = 1.0
+
+
+def timeout_option(node: Node, default: float) -> float:
+    """The ``timeout:`` of an options node (a duration like ``10s``) in seconds, at least
+    one second; ``default`` when it is not given."""
+    timeout = node.get("timeout")
+    if timeout is None:
+        return default
+    return float(max(MIN_TIMEOUT, timeout.parse(parse_duration)))
 
 
 @dataclass(frozen=True)

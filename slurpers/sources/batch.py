@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from rexmon.errors import InvalidMetricName, InvalidSample
 from rexmon.sample import Sample
-from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 from slurpers.batchparse import (
     CONDOR_JOB_STATES,
@@ -26,7 +25,7 @@ from slurpers.batchparse import (
     parse_squeue,
 )
 from slurpers.errors import CollectError
-from slurpers.source import COMMON_KEYS, Run, Source
+from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 KEYS = frozenset({"scheduler", "timeout", "by"})
 COMMANDS = {
@@ -52,10 +51,9 @@ def parse_options(node: Node, instance: str) -> BatchOptions:
     for item in by_items:
         if item not in ("user", "group"):
             raise node["by"].error(f"expected user and/or group, got {item!r}")
-    timeout = node.get("timeout")
     return BatchOptions(
         scheduler=node["scheduler"].as_choice(tuple(COMMANDS)),
-        timeout=60.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 60.0),
         by=("user", "group") if by is None else by_items,
     )
 

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 import requests
 
 from rexmon.sample import Sample
-from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
-from slurpers.source import COMMON_KEYS, Run, Source
+from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 TARGET_KEYS = frozenset({"url", "timeout", "match", "status", "verify_tls", "ca_file"})
 
@@ -62,13 +61,12 @@ def _parse_target(name: str, node: Node) -> Target:
     if status_node is not None:
         items = status_node.as_list() if isinstance(status_node.value, list) else [status_node]
         status = tuple(item.as_int(low=100, high=599) for item in items)
-    timeout = node.get("timeout")
     ca_file = node.get("ca_file")
     verify = node.get("verify_tls")
     return Target(
         name=name,
         url=url,
-        timeout=10.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 10.0),
         match=pattern,
         status=status,
         verify_tls=True if verify is None else verify.as_bool(),

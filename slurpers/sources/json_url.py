@@ -14,10 +14,9 @@ import requests
 
 from rexmon.errors import InvalidMetricName, InvalidSample
 from rexmon.sample import DsType, Sample
-from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 from slurpers.jsonpath import pick, validate_path
-from slurpers.source import COMMON_KEYS, Run, Source
+from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 KEYS = frozenset({"url", "timeout", "paths", "headers", "verify_tls"})
 
@@ -57,12 +56,11 @@ def parse_options(node: Node, instance: str) -> JsonOptions:
     if not paths:
         raise node["paths"].error("at least one path is needed")
     headers = node.get("headers")
-    timeout = node.get("timeout")
     verify = node.get("verify_tls")
     return JsonOptions(
         url=url,
         paths=paths,
-        timeout=10.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 10.0),
         headers=()
         if headers is None
         else tuple((key, value.as_str()) for key, value in headers.items()),

@@ -19,10 +19,9 @@ import requests
 
 from rexmon.errors import InvalidMetricName, InvalidSample
 from rexmon.sample import DsType, Sample
-from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 from slurpers.promtext import PromSample, parse_text
-from slurpers.source import COMMON_KEYS, Run, Source
+from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 KEYS = frozenset({"url", "timeout", "include", "exclude", "labels", "drop_labels"})
 COUNTING = ("_count", "_sum", "_bucket")
@@ -48,11 +47,10 @@ def parse_options(node: Node, instance: str) -> PrometheusOptions:
         child = node.get(key)
         return default if child is None else tuple(child.as_str_list())
 
-    timeout = node.get("timeout")
     labels = node.get("labels")
     return PrometheusOptions(
         url=url,
-        timeout=10.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 10.0),
         include=strings("include", ("*",)),
         exclude=strings("exclude", ("*_created",)),
         labels=None if labels is None else tuple(labels.as_str_list()),
