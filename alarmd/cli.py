@@ -6,43 +6,76 @@ import dataclasses
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from alarmd.config import load_daemon_settings
+from alarmd.config import DaemonSettings, load_daemon_settings
 from alarmd.daemon import Daemon, DaemonConfig
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, load_config
 from alarmd.sdnotify import SystemdNotifier
 from downtime.store import DowntimeStore
+from rexmon.commandline import (
+    CONTEXT,
+    config_option,
+    duration_option,
+    require_config,
+    version_option,
+)
 from rexmon.database import open_database
 from rexmon.errors import RexmonError
-from rexmon.timespec import format_duration, parse_duration
+from rexmon.timespec import format_duration
 from rrdarchive.archive import Archive
 
-DEFAULT_RULES = "etc/alarms.yaml"
-DEFAULT_CONFIG = "etc/rexmon.yaml"
+log = logging.getLogger(__name__)
+_rules_option = click.option(
+    "--rules",
+    "rules_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The alarm rules file  [default: alarmd.rules of the config, else alarms.yaml next to it]",
+)
 
 
-@click.group()
-def main() -> None:
+@dataclass
+class AlarmdCli:
+    """``ctx.obj`` of every command: where the config is; read on first use."""
+
+    config_path: Path | None
+
+    def settings(self, override: Path | None = None) -> DaemonSettings:
+        found = require_config(override or self.config_path)
+        log.info("%s", found.describe())
+        try:
+            return load_daemon_settings(found.path)
+        except RexmonError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def rules_file(self, rules_path: Path | None) -> Path:
+        """``--rules``, else the config's ``alarmd.rules``."""
+        if rules_path is not None:
+            return rules_path.absolute()
+        return self.settings().alarmd.rules
+
+
+@click.group(context_settings=CONTEXT)
+@config_option("The server config (archive, database, site and alarmd sections).")
+@version_option()
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
     """rexmon alarm daemon: threshold rules, alarm states, notifications."""
+    ctx.obj = AlarmdCli(config_path)
 
 
 @main.command("check-config")
-@click.option(
-    "--rules",
-    "rules_path",
-    default=DEFAULT_RULES,
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The alarm rules and receivers file.",
-)
-def check_config(rules_path: Path) -> None:
+@_rules_option
+@click.pass_obj
+def check_config(cli: AlarmdCli, rules_path: Path | None) -> None:
     """Validate rules and receivers and print a summary (URLs redacted)."""
     try:
-        config = load_config(rules_path, os.environ)
+        config = load_config(cli.rules_file(rules_path), os.environ)
     except RexmonError as exc:
         raise click.ClickException(str(exc)) from None
     for line in summary(config):
@@ -50,39 +83,30 @@ def check_config(rules_path: Path) -> None:
 
 
 @main.command("run")
-@click.option(
-    "--config",
-    "config_path",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The server config (archive, database, site and alarmd sections).",
-)
-@click.option(
-    "--rules",
-    "rules_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The alarm rules file  [default: alarmd.rules of the config, else alarms.yaml next to it]",
-)
+@config_option("The server config (as the group's --config; kept for the systemd unit).")
+@_rules_option
 @click.option("--once", is_flag=True, help="Run one cycle, wait for its sends, and exit.")
-@click.option("--interval", default=None, help="Seconds between cycles, e.g. 30s  [default: 30s]")
-def run(config_path: Path, rules_path: Path | None, once: bool, interval: str | None) -> None:
+@duration_option("--interval", minimum=1, help="Seconds between cycles, e.g. 30s  [default: 30s]")
+@click.pass_obj
+def run(
+    cli: AlarmdCli,
+    config_path: Path | None,
+    rules_path: Path | None,
+    once: bool,
+    interval: int | None,
+) -> None:
     """Evaluate the alarm rules every interval and notify (SIGHUP reloads the rules)."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    settings = cli.settings(config_path)
+    alarmd = settings.alarmd
+    if rules_path is not None:
+        alarmd = dataclasses.replace(alarmd, rules=rules_path.absolute())
+    if interval is not None:
+        alarmd = dataclasses.replace(alarmd, interval=interval)
+    rules_file = alarmd.rules
     try:
-        settings = load_daemon_settings(config_path)
-        alarmd = settings.alarmd
-        if rules_path is not None:
-            alarmd = dataclasses.replace(alarmd, rules=rules_path.absolute())
-        if interval is not None:
-            seconds = parse_duration(interval)
-            if seconds <= 0:
-                raise click.BadParameter("must be longer than 0s", param_hint="--interval")
-            alarmd = dataclasses.replace(alarmd, interval=seconds)
-        rules_file = alarmd.rules
         rules = load_config(rules_file, os.environ)
         engine = open_database(settings.database.url)
         downtimes = DowntimeStore(engine)

@@ -8,6 +8,7 @@ anything. Times are read and shown in the site time zone (``site.timezone``).
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import time
@@ -18,31 +19,51 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.engine import Engine
 
-from downtime.config import Settings, default_settings, load_settings
+from downtime.config import Settings, load_settings
 from downtime.display import details, table
 from downtime.errors import InvalidDowntime
 from downtime.ics import render_ics
 from downtime.model import Draft, Effect, Kind
 from downtime.policy import Actor, touches
 from downtime.store import DowntimeStore
+from rexmon.commandline import CONTEXT, config_option, require_config, version_option
 from rexmon.database import open_database
 from rexmon.errors import RexmonError
 from rexmon.metric import validate_glob
 from rexmon.timespec import TIME_HELP, parse_duration, parse_time
 
-DEFAULT_CONFIG = Path("etc") / "rexmon.yaml"
 _OPTION_OF_FIELD = {"scopes": "scope", "kind": "unplanned", "occurrence": "occurrence"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Cli:
-    """What every command gets through ``ctx.obj``."""
+    """What every command gets through ``ctx.obj``: the config and the store are loaded on
+    first use, so ``--help`` needs neither a config file nor a database."""
 
-    settings: Settings
-    store: DowntimeStore
+    config_path: Path | None
     clock: Callable[[], float]
     author: str
+    _engine: Engine | None = None
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        found = require_config(self.config_path)
+        with _user_errors():
+            return load_settings(found.path)
+
+    @functools.cached_property
+    def store(self) -> DowntimeStore:
+        with _user_errors():
+            self._engine = open_database(self.settings.database.url)
+            store = DowntimeStore(self._engine, clock=self.clock)
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
     def now(self) -> int:
         return int(self.clock())
@@ -79,31 +100,17 @@ def _author(requested: str | None) -> str:
     return requested
 
 
-@click.group()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="REXMON_CONFIG",
-    help=f"rexmon config file (default {DEFAULT_CONFIG}, if it exists).",
-)
+@click.group(context_settings=CONTEXT)
+@config_option("The rexmon config file (its database: and site: sections).")
 @click.option("--author", help="Record another author (root only).")
+@version_option()
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, author: str | None) -> None:
     """Planned and unplanned downtimes: file, list, end, cancel, export."""
     preset: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
-    path = config_path or DEFAULT_CONFIG
-    with _user_errors():
-        if config_path is None and not path.exists():
-            settings = default_settings(DEFAULT_CONFIG.parent)
-        else:
-            settings = load_settings(path)
-        engine = open_database(settings.database.url)
-        clock = preset.get("clock", time.time)
-        store = DowntimeStore(engine, clock=clock)
-        store.migrate()
-    ctx.call_on_close(engine.dispose)
-    ctx.obj = Cli(settings, store, clock, _author(author))
+    cli = Cli(config_path, preset.get("clock", time.time), _author(author))
+    ctx.call_on_close(cli.close)
+    ctx.obj = cli
 
 
 def _window(cli: Cli, start: str, end: str | None, duration: str | None) -> tuple[int, int]:

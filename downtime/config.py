@@ -96,8 +96,3 @@ def load_settings(path: Path | str) -> Settings:
         database=database_config_from_node(root.get("database"), base_dir),
         site=site_config_from_node(root.get("site")),
     )
-
-
-def default_settings(base_dir: Path) -> Settings:
-    """The settings when there is no config file (as if it were in ``base_dir``)."""
-    return Settings(database_config_from_node(None, base_dir), site_config_from_node(None))

@@ -6,11 +6,15 @@ read. Relative paths in it are relative to the directory of that file.
 
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
+from rexmon.commandline import CONTEXT, config_option, require_config, version_option
 from rexmon.errors import RexmonError
 from rexmon.timespec import format_duration, format_time, parse_time, site_zone
 from rexmon.yamlconf import load_yaml
@@ -24,39 +28,51 @@ def load_archive_config(path: Path) -> ArchiveConfig:
     return archive_config_from_node(root["archive"], path.resolve().parent)
 
 
-@click.group()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("etc/rexmon.yaml"),
-    show_default=True,
-    envvar="REXMON_CONFIG",
-    help="The server config; its archive: section is used.",
-)
+@dataclass
+class ArchiveCli:
+    """``ctx.obj`` of every command: the config is read on first use, so ``--help`` of a
+    subcommand works without a config file."""
+
+    config_path: Path | None
+    zone_name: str
+
+    @functools.cached_property
+    def zone(self) -> ZoneInfo:
+        try:
+            return site_zone(self.zone_name)
+        except RexmonError as exc:
+            raise click.BadParameter(str(exc), param_hint="--zone") from None
+
+    @functools.cached_property
+    def config(self) -> ArchiveConfig:
+        found = require_config(self.config_path)
+        try:
+            return load_archive_config(found.path)
+        except RexmonError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def open(self) -> Archive:
+        try:
+            return Archive(self.config)
+        except RexmonError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings=CONTEXT)
+@config_option("The server config; its archive: section is used.")
 @click.option("--zone", default="UTC", show_default=True, help="Time zone for times shown/read.")
+@version_option()
 @click.pass_context
-def main(ctx: click.Context, config_path: Path, zone: str) -> None:
+def main(ctx: click.Context, config_path: Path | None, zone: str) -> None:
     """Inspect the rexmon RRD archive."""
-    try:
-        ctx.obj = (load_archive_config(config_path), site_zone(zone))
-    except RexmonError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _open(ctx: click.Context) -> Archive:
-    config, _ = ctx.obj
-    try:
-        return Archive(config)
-    except RexmonError as exc:
-        raise click.ClickException(str(exc)) from None
+    ctx.obj = ArchiveCli(config_path, zone)
 
 
 @main.command("check-config")
-@click.pass_context
-def check_config(ctx: click.Context) -> None:
+@click.pass_obj
+def check_config(cli: ArchiveCli) -> None:
     """Validate the config and the schemas; print what they say."""
-    config: ArchiveConfig = ctx.obj[0]
+    config = cli.config
     click.echo(f"archive root: {config.root}")
     click.echo(f"schemas:      {config.schemas.source} ({len(config.schemas.schemas)})")
     for schema in config.schemas.schemas:
@@ -72,10 +88,10 @@ def check_config(ctx: click.Context) -> None:
 
 @main.command("list")
 @click.argument("glob", default="*")
-@click.pass_context
-def list_command(ctx: click.Context, glob: str) -> None:
+@click.pass_obj
+def list_command(cli: ArchiveCli, glob: str) -> None:
     """List the metrics matching GLOB ('*' also matches dots)."""
-    with _open(ctx) as archive:
+    with cli.open() as archive:
         try:
             names = archive.list_metrics(glob)
         except (RexmonError, ValueError) as exc:
@@ -86,11 +102,11 @@ def list_command(ctx: click.Context, glob: str) -> None:
 
 @main.command()
 @click.argument("metric")
-@click.pass_context
-def info(ctx: click.Context, metric: str) -> None:
+@click.pass_obj
+def info(cli: ArchiveCli, metric: str) -> None:
     """Show step, type, archives and last update of METRIC."""
-    zone = ctx.obj[1]
-    with _open(ctx) as archive:
+    zone = cli.zone
+    with cli.open() as archive:
         try:
             data = archive.info(metric)
         except (RexmonError, ValueError) as exc:
@@ -111,14 +127,14 @@ def info(ctx: click.Context, metric: str) -> None:
 @click.option("--end", default="now", show_default=True, help="End time.")
 @click.option("--cf", default="AVERAGE", show_default=True, help="Consolidation function.")
 @click.option("--resolution", type=int, default=None, help="Seconds per point wanted.")
-@click.pass_context
+@click.pass_obj
 def fetch(
-    ctx: click.Context, metric: str, start: str, end: str, cf: str, resolution: int | None
+    cli: ArchiveCli, metric: str, start: str, end: str, cf: str, resolution: int | None
 ) -> None:
     """Print the values of METRIC between --start and --end, one 'time value' a line."""
-    zone = ctx.obj[1]
+    zone = cli.zone
     now = time.time()
-    with _open(ctx) as archive:
+    with cli.open() as archive:
         try:
             series = archive.fetch(
                 metric, parse_time(start, now, zone), parse_time(end, now, zone), cf, resolution

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import click
 
+from rexmon.commandline import CONTEXT, require_config, version_option
 from rexmon.errors import ConfigError
 from slurpers.config import SlurperConfig, check_server_url, load_config
 from slurpers.registry import standard_registry
 from slurpers.runner import LOGGER, run_instance
 from slurpers.source import Source
 
-DEFAULT_CONFIG = "etc/slurpers.yaml"
+CONFIG_NAME = "slurpers.yaml"
+CONFIG_ENV = "REXMON_SLURPERS_CONFIG"
 _PRIORITIES = {
     logging.DEBUG: 7,
     logging.INFO: 6,
@@ -53,22 +55,22 @@ def setup_logging(verbose: bool) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def _load(path: str, registry: Mapping[str, Source]) -> SlurperConfig:
+def _load(path: Path, registry: Mapping[str, Source]) -> SlurperConfig:
     try:
-        return load_config(Path(path), registry)
+        return load_config(path, registry)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=CONTEXT)
 @click.argument("name", required=False)
 @click.option(
     "--config",
     "config_path",
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    envvar="REXMON_SLURPERS_CONFIG",
-    help="The slurpers YAML file.",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"The slurpers YAML file  [default: ${CONFIG_ENV}, etc/{CONFIG_NAME},"
+    f" /etc/rexmon/{CONFIG_NAME}]",
 )
 @click.option(
     "--server",
@@ -80,11 +82,12 @@ def _load(path: str, registry: Mapping[str, Source]) -> SlurperConfig:
 @click.option("--verbose", "-v", is_flag=True, help="Log debug messages too.")
 @click.option("--list", "list_instances", is_flag=True, help="List the configured instances.")
 @click.option("--check-config", is_flag=True, help="Validate the configuration and exit.")
+@version_option()
 @click.pass_context
 def main(
     ctx: click.Context,
     name: str | None,
-    config_path: str,
+    config_path: Path | None,
     server_url: str | None,
     dry_run: bool,
     verbose: bool,
@@ -92,6 +95,8 @@ def main(
     check_config: bool,
 ) -> None:
     """Run the slurper instance NAME once: collect, then push (or spool)."""
+    found = require_config(config_path, CONFIG_NAME, CONFIG_ENV)
+    config_path = found.path
     config = _load(config_path, standard_registry())
     if server_url is not None:
         try:
@@ -114,6 +119,7 @@ def main(
         known = ", ".join(config.instances) or "none"
         raise click.ClickException(f"no instance {name!r} in {config_path} (known: {known})")
     setup_logging(verbose)
+    logging.getLogger(LOGGER).debug("%s", found.describe())
     out = sys.stdout if dry_run else None
     try:
         summary = run_instance(config, instance, dry_run=dry_run, out=out)

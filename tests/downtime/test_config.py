@@ -6,7 +6,6 @@ import pytest
 
 from downtime.config import (
     database_config_from_node,
-    default_settings,
     load_settings,
     site_config_from_node,
 )
@@ -17,7 +16,6 @@ from rexmon.yamlconf import parse_yaml
 def test_the_default_database_is_next_to_the_config_directory(tmp_path: Path) -> None:
     config = database_config_from_node(None, tmp_path / "etc")
     assert config.url == f"sqlite:///{tmp_path / 'var' / 'rexmon.db'}"
-    assert default_settings(tmp_path / "etc").database == config
 
 
 def test_a_relative_sqlite_path_is_relative_to_the_config_file(tmp_path: Path) -> None:
