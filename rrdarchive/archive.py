@@ -78,6 +78,10 @@ class Archive:
 
     def __init__(self, config: ArchiveConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        try:  # a new site's first start: the root is made here, not by the first sample
+            config.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(str(config.root), "open", f"cannot create: {exc.strerror}") from None
         self._clock = clock
         self._last: dict[str, tuple[int, object]] = {}  # metric -> last update (time, value)
         self._known: set[str] = set()  # metrics whose file exists
