@@ -80,6 +80,8 @@ def check_config(cli: AlarmdCli, rules_path: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     for line in summary(config):
         click.echo(line)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command("run")
@@ -108,6 +110,8 @@ def run(
     rules_file = alarmd.rules
     try:
         rules = load_config(rules_file, os.environ)
+        for warning in rules.warnings:
+            log.warning("%s", warning)
         engine = open_database(settings.database.url)
         downtimes = DowntimeStore(engine)
         downtimes.migrate()

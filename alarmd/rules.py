@@ -126,6 +126,7 @@ class AlarmConfig:
     receivers: Mapping[str, Receiver]
     base_url: str = DEFAULT_BASE_URL
     source: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. an unset secret in a receiver no rule uses
 
     def secrets(self) -> frozenset[str]:
         return frozenset().union(*(receiver.secrets for receiver in self.receivers.values()))
@@ -171,24 +172,43 @@ def _config(
     if (node := root.get("secrets_file")) is not None and read_secrets:
         secrets = read_secrets_file(base / node.as_str())
     receivers: dict[str, Receiver] = {}
+    unset: dict[str, ConfigError] = {}  # receivers whose URL names an unset secret
     lookup = lookup_chain(secrets, environ) if read_secrets else environ
     if (node := root.get("receivers")) is not None:
         for name, child in node.items():
             if not _NAME.match(name):
                 raise child.error("receiver names are letters, digits, '_', '-' and '.'")
-            receivers[name] = _receiver(name, child, lookup)
+            try:
+                receivers[name] = _receiver(name, child, lookup)
+            except UnsetSecret as exc:
+                unset[name] = exc.error
+                receivers[name] = Receiver(name, (), (), frozenset())
     rules: list[Rule] = []
     for node in root["rules"].as_list():
         rule = _rule(node, receivers, lookup)
         if any(other.name == rule.name for other in rules):
             raise node["name"].error(f"duplicate rule name {rule.name!r}")
+        for name in rule.receivers:
+            if name in unset:
+                raise unset[name]
         rules.append(rule)
+    warnings = tuple(f"{error}; no rule uses receiver {name!r}" for name, error in unset.items())
+    for name in unset:
+        del receivers[name]
     base_url = DEFAULT_BASE_URL
     if (node := root.get("base_url")) is not None:
         base_url = node.as_str().rstrip("/")
         if not re.match(r"https?://[^/\s]+", base_url):
             raise node.error(f"expected an http:// or https:// URL, got {base_url!r}")
-    return AlarmConfig(tuple(rules), receivers, base_url, root.source)
+    return AlarmConfig(tuple(rules), receivers, base_url, root.source, warnings)
+
+
+class UnsetSecret(Exception):
+    """A receiver URL names a ``${VAR}`` that is not set: an error if a rule uses it."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _receiver(name: str, node: Node, lookup: Mapping[str, str]) -> Receiver:
@@ -200,9 +220,11 @@ def _receiver(name: str, node: Node, lookup: Mapping[str, str]) -> Receiver:
         try:
             url, values = substitute(item.as_str(), lookup)
         except KeyError as exc:
-            raise item.error(
-                f"${{{exc.args[0]}}} is not set (neither in the secrets file nor in the"
-                " environment)"
+            raise UnsetSecret(
+                item.error(
+                    f"${{{exc.args[0]}}} is not set (neither in the secrets file nor in the"
+                    " environment)"
+                )
             ) from None
         secrets = values | url_secrets(url)
         display = scrub(redact(url), secrets)
@@ -280,7 +302,10 @@ def _targets(
         text = item.as_str()
         if "://" in text:
             text = f"{rule}[{index}]"
-            receivers[text] = _receiver(text, item, lookup)
+            try:
+                receivers[text] = _receiver(text, item, lookup)
+            except UnsetSecret as exc:
+                raise exc.error from None
         elif text not in receivers:
             known = ", ".join(sorted(receivers)) or "none defined"
             raise item.error(f"unknown receiver {text!r} (known: {known})")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 import yaml
 
+from rexmon.demo import LaunchError, run_demo
 from rexmon.errors import RexmonError
 from rexmon.metric import validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
-from web.tokens import digest_token, new_token
+from web.demo import prepare_demo_site
+from web.tokens import add_token_entry, digest_token, new_token
 
 DEFAULT_CONFIG = "etc/rexmon.yaml"
 APP_FACTORY = "web.app:create_app()"
@@ -88,27 +89,23 @@ def token(
     click.echo(secret)
 
 
-def add_token_entry(path: Path, entry: Mapping[str, object]) -> None:
-    """Append one token entry to a tokens file, keeping it readable only by its owner."""
-    document = yaml.safe_load(path.read_text()) if path.exists() else None
-    document = document or {"tokens": []}
-    document.setdefault("tokens", []).append(dict(entry))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
-    temporary.chmod(0o600)
-    temporary.replace(path)
-
-
 @main.command()
 @click.option("--bind", default="127.0.0.1:8080", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--graceful-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="Seconds a stopping worker may finish requests in flight.",
+)
 @click.pass_context
-def serve(ctx: click.Context, bind: str, workers: int) -> None:
+def serve(ctx: click.Context, bind: str, workers: int, graceful_timeout: float) -> None:
     """Serve the app with gunicorn (the production server)."""
     load(ctx)
     os.environ[CONFIG_ENV] = str(Path(ctx.obj).resolve())
     args = gunicorn_command(bind, workers)
+    args += ["--graceful-timeout", f"{graceful_timeout:g}"]
     args += ["--access-logfile", "-"]
     os.execv(args[0], args)
 
@@ -126,6 +123,7 @@ def gunicorn_command(bind: str, workers: int, threads: int = 4) -> list[str]:
         str(workers),
         "--threads",
         str(threads),
+        "--no-control-socket",  # two instances on one host must not share one
         APP_FACTORY,
     ]
 
@@ -135,7 +133,8 @@ def gunicorn_command(bind: str, workers: int, threads: int = 4) -> list[str]:
 @click.pass_context
 def demo(ctx: click.Context, port: int) -> None:
     """Start the whole system on embedded defaults (what `make run` does)."""
-    from web.demo import run_demo
-
-    config = load(ctx)
-    run_demo(config, Path(ctx.obj), port)
+    site = prepare_demo_site(load(ctx), Path(ctx.obj), port)
+    try:
+        run_demo(site, click.echo)
+    except LaunchError as exc:
+        raise click.ClickException(str(exc)) from None

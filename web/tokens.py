@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from rexmon.metric import glob_matcher
 from rexmon.yamlconf import Node
@@ -84,3 +87,15 @@ class TokenRegistry:
 
     def find(self, secret: str) -> Token | None:
         return self._by_digest.get(digest_token(secret))
+
+
+def add_token_entry(path: Path, entry: Mapping[str, object]) -> None:
+    """Append one token entry to a tokens file, keeping it readable only by its owner."""
+    document = yaml.safe_load(path.read_text()) if path.exists() else None
+    document = document or {"tokens": []}
+    document.setdefault("tokens", []).append(dict(entry))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
+    temporary.chmod(0o600)
+    temporary.replace(path)

@@ -17,12 +17,34 @@ def test_check_config_summarises_the_example_rules_with_redacted_urls() -> None:
         env={"REXMON_SMTP_PASSWORD": SECRET},
     )
     assert result.exit_code == 0, result.output
-    assert "OK, 4 rules, 2 receivers" in result.output
+    assert "OK, 4 rules, 3 receivers" in result.output
     assert "rule disk-full: host.*.disk.*.used_ratio" in result.output
+    assert "mailto://localhost/oncall%40example.org" in result.output
     assert "  warning: > 0.85   clear: < 0.8" in result.output
     assert "for 5m; repeat 12h; receivers oncall, ops-chat" in result.output
     assert "mailto://alarms:****@mail.example.org" in result.output
     assert SECRET not in result.output
+
+
+def test_the_shipped_rules_pass_as_shipped_with_a_warning_for_the_unused_secret() -> None:
+    result = CliRunner().invoke(
+        main, ["check-config", "--rules", str(ROOT / "etc" / "alarms.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "OK, 4 rules, 2 receivers" in result.stdout
+    assert "warning: " in result.stderr and "${REXMON_SMTP_PASSWORD} is not set" in result.stderr
+    assert "no rule uses receiver 'mail-relay'" in result.stderr
+
+
+def test_an_unset_secret_in_a_receiver_a_rule_uses_is_an_error(tmp_path: Path) -> None:
+    rules = tmp_path / "alarms.yaml"
+    rules.write_text(
+        "receivers:\n  mail: mailto://a:${NOPE}@example.org?to=x@example.org\n"
+        "rules:\n  - {name: r, match: a.*, critical: '> 1', receivers: [mail]}\n"
+    )
+    result = CliRunner().invoke(main, ["check-config", "--rules", str(rules)])
+    assert result.exit_code == 1
+    assert f"{rules}:2: receivers.mail: ${{NOPE}} is not set" in result.output
 
 
 def test_check_config_reports_errors_with_file_and_line_and_exit_code_1(tmp_path: Path) -> None:

@@ -40,12 +40,12 @@ def config_error(text: str, environ: dict[str, str] | None = None) -> str:
 def test_the_example_rules_file_loads_and_validates() -> None:
     config = load_config(ROOT / "etc" / "alarms.yaml", ENV)
     names = [rule.name for rule in config.rules]
-    assert names == ["disk-full", "host-cpu-iowait", "host-load", "demo-sine"]
+    assert names == ["disk-full", "host-cpu-iowait", "host-load", "demo-temperature"]
     disk = config.rules[0]
     assert disk.matches("host.node01.disk.root.used_ratio")
     assert not disk.matches("host.node01.disk.root.free_bytes")
     assert disk.hold == 300 and disk.repeat == 12 * 3600
-    assert config.receivers["oncall"].urls[0].startswith("mailto://alarms:pw-from-env-123@")
+    assert config.receivers["mail-relay"].urls[0].startswith("mailto://alarms:pw-from-env-123@")
     assert "pw-from-env-123" not in repr(config)
 
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -31,6 +33,7 @@ def test_the_demo_starts_everything_fills_graphs_takes_a_push_and_stops_cleanly(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as in a terminal
     ) as demo:
         run_and_stop(demo, port, tmp_path)
 
@@ -50,25 +53,80 @@ def run_and_stop(demo: subprocess.Popen[str], port: int, tmp_path: Path) -> None
         wait_for(lambda: list((rrd / "host").rglob("*.rrd")), output)
         wait_for(lambda: list((rrd / "demo").rglob("*.rrd")), output)
         token = (tmp_path / "var" / "demo-token").read_text().strip()
+        now = int(time.time())  # the README's example: two samples, one step apart
         answer = requests.post(
             url + "/api/v1/samples",
-            data=f"demo.curl.value 42 {int(time.time())}",
+            data=f"demo.curl.value 40 {now - 60}\ndemo.curl.value 42 {now}\n",
             headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"},
             timeout=10,
         )
-        assert answer.json() == {"accepted": 1, "rejected": []}
+        assert answer.json() == {"accepted": 2, "rejected": []}
+        stored = plain_fetch(tmp_path / "var" / "rrd" / "demo" / "curl" / "value.rrd", now)
+        assert stored and all(40 <= value <= 42 for value in stored.values()), stored
         page = requests.get(url + "/", timeout=10)
         assert page.status_code == 200 and "demo" in page.text
+        check_the_printed_logins(url, "".join(output), tmp_path / "var" / "demo-logins")
 
-        demo.send_signal(signal.SIGTERM)
-        assert demo.wait(timeout=60) == 0, "".join(output)[-3000:]
+        keep_alive = requests.Session()  # a browser's open connection and a request
+        keep_alive.get(url + "/", timeout=10)  # still being sent hold up nothing
+        with socket.create_connection(("127.0.0.1", port)) as in_flight:
+            in_flight.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C in the terminal
+            assert demo.wait(timeout=30) == 0, "".join(output)[-3000:]
+            assert time.monotonic() - started < 10
+        keep_alive.close()
         reader.join(timeout=10)
-        assert "rexmon stopped." in "".join(output)
-        assert not [child for child in children if child.is_running()]
+        printed = "".join(output)
+        assert "rexmon stopped." in printed
+        assert "Traceback" not in printed, printed[-3000:]
+        assert not [child for child in children if alive(child)]
     finally:
         if demo.poll() is None:
             demo.kill()
             demo.wait(timeout=10)
+        reader.join(timeout=10)
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (an orphan the sandbox's init has not reaped yet)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def check_the_printed_logins(url: str, printed: str, logins_file: Path) -> None:
+    """The demo prints an admin and an operator login, kept in var/demo-logins (0600),
+    and the operator can file a downtime with it."""
+    assert logins_file.stat().st_mode & 0o777 == 0o600
+    logins = dict(line.split(" ", 1) for line in logins_file.read_text().splitlines())
+    assert set(logins) == {"admin", "operator"}
+    for user, password in logins.items():
+        assert f"log in:     {user} / {password}" in printed
+    filed = requests.post(
+        url + "/api/v1/downtimes",
+        json={"scopes": ["demo.*"], "start": "now", "duration": "1h", "reason": "try it"},
+        auth=("operator", logins["operator"]),
+        timeout=10,
+    )
+    assert filed.status_code == 201, filed.text
+    wrong = requests.get(url + "/api/v1/downtimes", auth=("operator", "wrong"), timeout=10)
+    assert wrong.status_code == 401
+
+
+def plain_fetch(path: Path, now: int) -> dict[int, float]:
+    """What plain ``rrdtool fetch`` shows (known values only)."""
+    done = subprocess.run(
+        ["rrdtool", "fetch", str(path), "AVERAGE", "--start", str(now - 600), "--end", str(now)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    values = {}
+    for line in done.stdout.splitlines():
+        stamp, _, value = line.partition(":")
+        if stamp.strip().isdigit() and "nan" not in value:
+            values[int(stamp)] = float(value)
+    return values
 
 
 def wait_for(condition: Callable[[], object], output: list[str], timeout: float = 60) -> None:
