@@ -11,7 +11,7 @@ import yaml
 
 from rexmon.demo import LaunchError, run_demo
 from rexmon.errors import RexmonError
-from rexmon.metric import validate_glob
+from rexmon.metric import sanitize_component, validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
 from web.demo import prepare_demo_site
@@ -57,7 +57,12 @@ def check_config(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--metrics", multiple=True, help="Metric glob the token may write (repeatable).")
+@click.option(
+    "--metrics",
+    multiple=True,
+    help="Metric glob the token may write (repeatable)  [default: host.NAME.*, with NAME"
+    " as the slurper writes it: dots and other characters become _]",
+)
 @click.option(
     "--max-new-metrics",
     type=click.IntRange(min=0),
@@ -67,26 +72,42 @@ def check_config(ctx: click.Context) -> None:
 @click.option(
     "--add-to",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the entry to this tokens file (created if missing).",
+    help="Append the entry to this tokens file, keeping its comments  [default: web.tokens_file"
+    " of the config, if the config has one; else the entry is printed]",
 )
+@click.pass_context
 def token(
-    name: str, metrics: tuple[str, ...], max_new_metrics: int | None, add_to: Path | None
+    ctx: click.Context,
+    name: str,
+    metrics: tuple[str, ...],
+    max_new_metrics: int | None,
+    add_to: Path | None,
 ) -> None:
     """Make a new push token NAME; prints the secret once and the entry to store."""
     try:
-        globs = [validate_glob(glob) for glob in metrics] or ["*"]
+        globs = [validate_glob(glob) for glob in metrics] or [node_glob(name)]
     except RexmonError as exc:
         raise click.ClickException(str(exc)) from None
+    if add_to is None and Path(ctx.obj).exists():
+        add_to = load(ctx).web.tokens_file
     secret = new_token()
     entry: dict[str, object] = {"name": name, "digest": digest_token(secret), "metrics": globs}
     if max_new_metrics is not None:
         entry["max_new_metrics"] = max_new_metrics
     if add_to is not None:
-        add_token_entry(add_to, entry)
-        click.echo(f"added token {name!r} to {add_to}", err=True)
+        try:
+            add_token_entry(add_to, entry)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"added token {name!r} for {', '.join(globs)} to {add_to}", err=True)
     else:
         click.echo(yaml.safe_dump({"tokens": [entry]}, sort_keys=False), err=True)
     click.echo(secret)
+
+
+def node_glob(name: str) -> str:
+    """The metrics of node NAME's host slurper: ``host.<NAME as a component>.*``."""
+    return validate_glob(f"host.{sanitize_component(name)}.*")
 
 
 @main.command()

@@ -7,6 +7,8 @@ form useless to a reader of the config; lookups compare digests only.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -90,12 +92,41 @@ class TokenRegistry:
 
 
 def add_token_entry(path: Path, entry: Mapping[str, object]) -> None:
-    """Append one token entry to a tokens file, keeping it readable only by its owner."""
-    document = yaml.safe_load(path.read_text()) if path.exists() else None
-    document = document or {"tokens": []}
-    document.setdefault("tokens", []).append(dict(entry))
+    """Append one token entry to a tokens file, keeping it readable only by its owner.
+
+    The entry is appended as one line to the file's ``tokens:`` list, so the comments and
+    layout a person gave the file stay; a file whose list cannot be extended that way
+    (``tokens`` not the last key, a flow list with entries) is refused rather than
+    rewritten."""
+    text = path.read_text() if path.exists() else ""
+    document = yaml.safe_load(text) if text.strip() else None
+    if document is not None and (not isinstance(document, dict) or set(document) - {"tokens"}):
+        raise ValueError(f"{path}: expected a file with only a 'tokens:' list")
+    tokens = (document or {}).get("tokens") or []
+    updated = _appended(text, _entry_line(entry))
+    try:
+        check = yaml.safe_load(updated)
+    except yaml.YAMLError:
+        check = None
+    if not isinstance(check, dict) or check.get("tokens") != [*tokens, dict(entry)]:
+        raise ValueError(f"{path}: cannot append to its 'tokens:' list; add this entry by hand")
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(yaml.safe_dump(document, sort_keys=False))
+    temporary.write_text(updated)
     temporary.chmod(0o600)
     temporary.replace(path)
+
+
+def _entry_line(entry: Mapping[str, object]) -> str:
+    """One YAML flow mapping (JSON is YAML), e.g. ``{"name": "node01", ...}``."""
+    return json.dumps(dict(entry))
+
+
+def _appended(text: str, line: str) -> str:
+    """``text`` with ``line`` added as the last item of its top-level ``tokens:`` list."""
+    if not re.search(r"^tokens:", text, re.M):
+        return text + ("" if not text or text.endswith("\n") else "\n") + f"tokens:\n  - {line}\n"
+    text = re.sub(r"^tokens:[ \t]*\[\][ \t]*(#.*)?$", r"tokens:  \1", text, count=1, flags=re.M)
+    items = re.findall(r"^([ \t]*)- ", text.split("tokens:", 1)[1], re.M)
+    indent = items[0] if items else "  "
+    return text.rstrip("\n") + f"\n{indent}- {line}\n"
