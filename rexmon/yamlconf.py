@@ -98,6 +98,14 @@ class Node:
     def error(self, message: str) -> ConfigError:
         return ConfigError(message, source=self.source, line=self.line, key=self.path)
 
+    def relative_to_file(self, text: str) -> Path:
+        """``text`` as a path; a relative one is taken from the directory of the file this
+        node was read from (the working directory for YAML given as text)."""
+        path = Path(text)
+        if path.is_absolute() or self.source.startswith("<"):
+            return path
+        return Path(self.source).absolute().parent / path
+
     def _describe(self) -> str:
         return _short(self.value)
 

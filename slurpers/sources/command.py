@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from rexmon.errors import InvalidMetricName, InvalidSample
 from rexmon.sample import DsType, Sample
-from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 from slurpers.nagios import parse_lines, parse_perfdata, split_output, state_of
-from slurpers.source import COMMON_KEYS, Run, Source
+from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 KEYS = frozenset({"command", "timeout", "format"})
 
@@ -41,11 +40,12 @@ def parse_options(node: Node, instance: str) -> CommandOptions:
         argv = tuple(command_node.as_str_list())
     if not argv:
         raise command_node.error("must not be empty")
-    timeout = node.get("timeout")
+    if "/" in argv[0]:  # a bare name is looked up on PATH, a relative path in the file's dir
+        argv = (str(command_node.relative_to_file(argv[0])), *argv[1:])
     fmt = node.get("format")
     return CommandOptions(
         command=argv,
-        timeout=30.0 if timeout is None else float(max(1, timeout.parse(parse_duration))),
+        timeout=timeout_option(node, 30.0),
         format="nagios" if fmt is None else fmt.as_choice(("nagios", "lines")),
     )
 

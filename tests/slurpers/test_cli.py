@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from slurpers.runner import EXIT_SPOOLED, LOGGER
 from tests.fixtures_server import RexmonServer
 
 REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(autouse=True)
@@ -108,3 +111,29 @@ def test_the_server_url_can_be_given_on_the_command_line(
     )
     assert sent.exit_code == 0, sent.output
     assert sorted(p.name for p in (rexmon_server.archive_root / "demo" / "n1" / "x").iterdir())
+
+
+def test_a_relative_command_is_found_next_to_the_config_wherever_it_is_run(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "etc" / "rexmon"
+    (site / "plugins").mkdir(parents=True)
+    plugin = site / "plugins" / "check_queue"
+    plugin.write_text("#!/bin/sh\necho 'QUEUE OK | jobs=7;50;100'\n")
+    plugin.chmod(0o755)
+    (site / "slurpers.yaml").write_text(
+        "server: {url: 'http://127.0.0.1:9', token: x}\nspool: {dir: spool}\n"
+        "instances:\n  queue: {source: command, command: plugins/check_queue}\n"
+    )
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    result = subprocess.run(
+        [str(BIN / "rexmon-slurp"), "--config", str(site / "slurpers.yaml"), "--dry-run", "queue"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ".queue.jobs 7 " in result.stdout
