@@ -21,6 +21,35 @@ def short_time(seconds: int, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M %z")
 
 
+TIME_FIELDS = frozenset(
+    {"start", "end", "until", "triggered", "ended", "cancelled", "occurrence", "created"}
+)
+DURATION_FIELDS = frozenset({"duration"})
+
+
+def shown_value(field: str, value: object, zone: ZoneInfo) -> str:
+    """A value of an audit-trail change as people read it: times in the site zone,
+    durations like ``4h``, nothing as ``-``."""
+    if value is None:
+        return "-"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if field in TIME_FIELDS:
+            return short_time(int(value), zone)
+        if field in DURATION_FIELDS:
+            return format_duration(int(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def shown_changes(entry: AuditEntry, zone: ZoneInfo) -> list[tuple[str, str, str]]:
+    """(field, before, after) of one audit entry, each value as :func:`shown_value`."""
+    return [
+        (field, shown_value(field, old, zone), shown_value(field, new, zone))
+        for field, (old, new) in entry.changes.items()
+    ]
+
+
 def next_window(downtime: Downtime, now: int) -> tuple[int, int] | None:
     """The current or next window (the filing window of a waiting flexible one)."""
     if downtime.flexible and downtime.triggered is None:
@@ -104,7 +133,7 @@ def details(downtime: Downtime, trail: list[AuditEntry], now: int, zone: ZoneInf
         )
     lines.append("audit trail:")
     for entry in trail:
-        changed = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in entry.changes.items())
+        changed = "; ".join(f"{k}: {old} -> {new}" for k, old, new in shown_changes(entry, zone))
         lines.append(
             f"  {short_time(entry.at, zone)}  {entry.actor:<12} {entry.action:<18} {changed}"
         )

@@ -6,11 +6,13 @@ Every form posts back with a CSRF token; the author is always the logged-in user
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from downtime.display import shown_changes
 from downtime.errors import DowntimeNotFound, InvalidDowntime, ScopeRefused
 from downtime.fields import (
     FIELDS,
@@ -100,6 +102,7 @@ def show(downtime_id: int) -> Any:
         downtime=downtime,
         audit=store.audit_trail(downtime_id),
         state=_state_of(downtime, int(time.time())),
+        shown_changes=functools.partial(shown_changes, zone=get_services().config.site.timezone),
     )
 
 

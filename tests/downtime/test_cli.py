@@ -193,3 +193,12 @@ def test_a_bad_config_file_names_the_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(path), "list"])
     assert result.exit_code == 1
     assert f"{path}:2: site.timezone: unknown time zone" in result.output
+
+
+def test_the_audit_trail_shows_times_in_the_site_zone(run: Run) -> None:
+    run("add", "--scope", "a.*", "--start", "+1h", "--duration", "1h", "--reason", "r")
+    run("edit", "1", "--start", "+2h")
+    shown = run("show", "1").output
+    # NOW is 12:00 in Zurich: the start moved from 13:00 to 14:00 (and the end with it)
+    assert "start: 2026-03-17 13:00 +0100 -> 2026-03-17 14:00 +0100" in shown
+    assert "1773" not in shown.split("audit trail:")[1]  # no UNIX seconds

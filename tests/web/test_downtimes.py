@@ -268,3 +268,16 @@ def test_an_open_flexible_window_waits_for_a_problem_on_the_pages_and_in_the_api
     assert filed.json()["waiting_for_problem"] is True
     page = http.get(f"{rexmon_server.url}/downtimes?state=upcoming", timeout=10).text
     assert "window open, waiting for a problem" in page
+
+
+def test_the_history_on_the_page_shows_times_not_unix_seconds(rexmon_server: RexmonServer) -> None:
+    http, url = api(rexmon_server, "olivia")
+    filed = http.post(
+        url, json={"scopes": ["a.*"], "start": "+1h", "duration": "1h", "reason": "r"}, timeout=10
+    ).json()
+    moved = http.patch(f"{url}/{filed['id']}", json={"start": "+2h", "end": "+3h"}, timeout=10)
+    assert moved.status_code == 200, moved.text
+    page = http.get(f"{rexmon_server.url}/downtimes/{filed['id']}", timeout=10).text
+    history = page.split("<h2>History</h2>")[1]
+    assert "<code>start</code>: " in history
+    assert not re.search(r"\b1[0-9]{9}\b", history), history
