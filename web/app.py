@@ -11,7 +11,6 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (
     alarms,
@@ -29,6 +28,7 @@ from web import (
 )
 from web.auth import Authenticator
 from web.config import ServerConfig, load_server_config
+from web.proxies import TrustedProxies
 from web.responses import refusal
 
 CONFIG_ENV = "REXMON_CONFIG"
@@ -46,6 +46,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.config["SECRET_KEY"] = read_or_make_secret_key(config.web.secret_key_file)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = config.site.base_url.startswith("https://")
     guard.init_app(app, Authenticator(config.web.auth))
     services.init_app(app, config)
     app.register_blueprint(ingest.bp)
@@ -62,11 +63,11 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.register_error_handler(HTTPException, _json_error_for_api)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.after_request(_safety_headers)
-    if config.web.proxies:  # the client address (failed-login limit, logs) from the proxy
-        hops = config.web.proxies
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
-        )
+    # the client address (failed-login limit, logs) and the trusted user header are
+    # believed only from web.trusted_proxies
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, config.web.trusted_proxies, config.web.proxies
+    )
     return app
 
 
