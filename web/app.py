@@ -30,6 +30,7 @@ from web.auth import Authenticator
 from web.config import ServerConfig, load_server_config
 from web.proxies import TrustedProxies
 from web.responses import refusal
+from web.slowclients import SlowClient
 
 CONFIG_ENV = "REXMON_CONFIG"
 DATABASE_RETRY_AFTER = 5  # seconds
@@ -62,6 +63,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(SlowClient, _slow_client)
     app.after_request(_safety_headers)
     # the client address (failed-login limit, logs) and the trusted user header are
     # believed only from web.trusted_proxies
@@ -128,6 +130,12 @@ def _database_unavailable(error: OperationalError) -> Response:
     response = refusal(503, "the database is busy or unreachable; try again in a moment")
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
+
+
+def _slow_client(error: SlowClient) -> Response:
+    """The body stopped arriving (web.slowclients closed the socket): nothing of it is
+    used; the answer goes nowhere, but it is logged as 408, not as a traceback."""
+    return refusal(408, "the request body did not arrive in time")
 
 
 def _json_error_for_api(error: HTTPException) -> Any:
