@@ -17,8 +17,10 @@ from rexmon.yamlconf import parse_yaml
 from tests.fixtures_server import USERS, RexmonServer, write_server_config
 from web.app import create_app
 from web.auth import Authenticator, Role, auth_config_from_node
+from web.config import load_server_config
 from web.guard import FailureLimiter
 from web.limitstore import migrate_limits
+from web.proxies import is_trusted
 from web.services import get_services
 from web.tokens import digest_token, new_token
 
@@ -194,3 +196,16 @@ def test_session_cookies_are_httponly_lax_and_secure_on_an_https_site(
     assert {"httponly", "samesite"} <= flags
     assert "SameSite=Lax" in cookie
     assert ("secure" in flags) is base_url.startswith("https://")
+
+
+def test_trusted_proxies_default_to_loopback_and_a_bad_address_names_its_line(
+    tmp_path: Path,
+) -> None:
+    path = write_server_config(tmp_path, new_token())
+    assert is_trusted("127.0.0.1", load_server_config(path).web.trusted_proxies)
+    assert not is_trusted("10.1.2.3", load_server_config(path).web.trusted_proxies)
+    config = yaml.safe_load(path.read_text())
+    config["web"]["trusted_proxies"] = ["10.0.0.0/8", "nginx.example.org"]
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"rexmon.yaml:\d+: .*trusted_proxies.*'nginx"):
+        load_server_config(path)
