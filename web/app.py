@@ -11,7 +11,6 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web import (
     alarms,
@@ -29,7 +28,9 @@ from web import (
 )
 from web.auth import Authenticator
 from web.config import ServerConfig, load_server_config
+from web.proxies import TrustedProxies
 from web.responses import refusal
+from web.slowclients import SlowClient
 
 CONFIG_ENV = "REXMON_CONFIG"
 DATABASE_RETRY_AFTER = 5  # seconds
@@ -46,6 +47,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.config["SECRET_KEY"] = read_or_make_secret_key(config.web.secret_key_file)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = config.site.base_url.startswith("https://")
     guard.init_app(app, Authenticator(config.web.auth))
     services.init_app(app, config)
     app.register_blueprint(ingest.bp)
@@ -61,12 +63,13 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(SlowClient, _slow_client)
     app.after_request(_safety_headers)
-    if config.web.proxies:  # the client address (failed-login limit, logs) from the proxy
-        hops = config.web.proxies
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
-        )
+    # the client address (failed-login limit, logs) and the trusted user header are
+    # believed only from web.trusted_proxies
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, config.web.trusted_proxies, config.web.proxies
+    )
     return app
 
 
@@ -127,6 +130,12 @@ def _database_unavailable(error: OperationalError) -> Response:
     response = refusal(503, "the database is busy or unreachable; try again in a moment")
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     return response
+
+
+def _slow_client(error: SlowClient) -> Response:
+    """The body stopped arriving (web.slowclients closed the socket): nothing of it is
+    used; the answer goes nowhere, but it is logged as 408, not as a traceback."""
+    return refusal(408, "the request body did not arrive in time")
 
 
 def _json_error_for_api(error: HTTPException) -> Any:

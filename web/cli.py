@@ -15,6 +15,7 @@ from rexmon.metric import sanitize_component, validate_glob
 from web.app import CONFIG_ENV
 from web.config import ServerConfig, load_server_config, load_tokens
 from web.demo import prepare_demo_site
+from web.slowclients import THREADS
 from web.tokens import add_token_entry, digest_token, new_token
 
 DEFAULT_CONFIG = "etc/rexmon.yaml"
@@ -131,7 +132,7 @@ def serve(ctx: click.Context, bind: str, workers: int, graceful_timeout: float) 
     os.execv(args[0], args)
 
 
-def gunicorn_command(bind: str, workers: int, threads: int = 4) -> list[str]:
+def gunicorn_command(bind: str, workers: int, threads: int = THREADS) -> list[str]:
     """How rexmon is served: gunicorn with its settings module and the app factory."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return [

@@ -17,6 +17,7 @@ from rexmon.sizes import parse_size
 from rexmon.yamlconf import Node, load_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
 from web.auth import AuthConfig, auth_config_from_node
+from web.proxies import Network, networks_from_node
 from web.tokens import Token, tokens_from_node
 
 SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd"})
@@ -32,7 +33,9 @@ class WebConfig:
     tokens: tuple[Token, ...] = ()
     tokens_file: Path | None = None
     auth: AuthConfig = AuthConfig()
-    proxies: int = 0  # reverse proxies in front that append X-Forwarded-For (trusted)
+    proxies: int = 0  # reverse proxies in front that append X-Forwarded-For
+    # direct peers believed when they send X-Forwarded-* or the auth.trusted_header
+    trusted_proxies: tuple[Network, ...] = networks_from_node(None)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,16 @@ def _web(node: Node | None, base_dir: Path) -> WebConfig:
     if node is None:
         return WebConfig(secret_key_file=base_dir / "../var/secret-key")
     node.mapping(
-        {"secret_key_file", "max_body", "max_samples", "tokens", "tokens_file", "auth", "proxies"}
+        {
+            "secret_key_file",
+            "max_body",
+            "max_samples",
+            "tokens",
+            "tokens_file",
+            "auth",
+            "proxies",
+            "trusted_proxies",
+        }
     )
     secret, size, tokens, tokens_file = (
         node.get(key) for key in ("secret_key_file", "max_body", "tokens", "tokens_file")
@@ -77,6 +89,7 @@ def _web(node: Node | None, base_dir: Path) -> WebConfig:
         tokens_file=base_dir / tokens_file.as_str() if tokens_file else None,
         auth=auth_config_from_node(node.get("auth"), base_dir),
         proxies=proxies.as_int(low=0, high=5) if (proxies := node.get("proxies")) else 0,
+        trusted_proxies=networks_from_node(node.get("trusted_proxies")),
     )
 
 

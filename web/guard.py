@@ -1,62 +1,87 @@
 """Per-request access control: the current user, role checks, CSRF, brute-force limits.
 
 Pages and API endpoints declare what they need with ``@require(Role.OPERATOR)``. Forms
-carry a CSRF token bound to the session; API writes must be JSON (a cross-site form cannot
-send that without a CORS preflight, which we never grant) or use a bearer token.
+carry a CSRF token bound to the session and its user; API writes must be JSON (a
+cross-site form cannot send that without a CORS preflight, which we never grant) or use
+a bearer token. The user header of ``auth.trusted_header`` counts only from a trusted
+proxy (:mod:`web.proxies`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import logging
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import sqlalchemy as sa
 from flask import Flask, Response, abort, g, request, session
+from sqlalchemy.engine import Engine
 
 from web.auth import Authenticator, Role, User
+from web.limitstore import login_failures, serialised
+from web.proxies import DIRECT_PEER, FROM_PROXY
 from web.responses import refusal
+from web.services import get_services
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAILURE_WINDOW = 300.0
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
+log = logging.getLogger(__name__)
 
 
 class FailureLimiter:
-    """Counts failed logins per client address; too many in the window means 429."""
+    """Counts failed logins per client address in the database (every worker and host
+    shares the count; see :mod:`web.limitstore`); too many in the window means 429."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, engine: Callable[[], Engine], limit: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self.limit = limit
+        self._engine = engine
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
     def blocked(self, client: str) -> bool:
-        with self._lock:
-            return len(self._recent(client)) >= self.limit
+        horizon = self._clock() - FAILURE_WINDOW
+        with self._engine().connect() as connection:
+            recent = connection.execute(
+                sa.select(sa.func.count())
+                .select_from(login_failures)
+                .where((login_failures.c.client == client) & (login_failures.c.at >= horizon))
+            ).scalar_one()
+        return bool(recent >= self.limit)
 
     def fail(self, client: str) -> None:
-        with self._lock:
-            self._recent(client).append(self._clock())
+        now = self._clock()
+        with serialised(self._engine(), f"login:{client}") as connection:
+            connection.execute(
+                login_failures.delete().where(
+                    (login_failures.c.client == client)
+                    & (login_failures.c.at < now - FAILURE_WINDOW)
+                )
+            )
+            connection.execute(login_failures.insert().values(client=client[:64], at=now))
 
-    def _recent(self, client: str) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
-        horizon = self._clock() - FAILURE_WINDOW
-        while times and times[0] < horizon:
-            times.popleft()
-        if not times:
-            self._failures.pop(client, None)
-            times = self._failures.setdefault(client, deque())
-        return times
+
+@dataclass
+class HeaderWarning:
+    """Whether this process already said that it ignores the user header of a non-proxy."""
+
+    said: bool = False
 
 
 def init_app(app: Flask, authenticator: Authenticator) -> None:
     app.extensions["rexmon.auth"] = authenticator
-    app.extensions["rexmon.failures"] = FailureLimiter(authenticator.config.max_failures)
+    app.extensions["rexmon.failures"] = FailureLimiter(
+        lambda: get_services(app).engine, authenticator.config.max_failures
+    )
+    app.extensions["rexmon.header_warning"] = HeaderWarning()
     app.before_request(_check_csrf)
     app.context_processor(lambda: {"csrf_token": csrf_token, "current_user": current_user})
 
@@ -83,10 +108,7 @@ def _identify() -> User:
             _fail(limiter, client, "unknown API token")
         return cast(User, user)
     if auth.config.trusted_header:
-        name = request.environ.get(auth.config.trusted_header) or request.headers.get(
-            auth.config.trusted_header.replace("_", "-")
-        )
-        user = auth.from_header(name)
+        user = auth.from_header(_trusted_header_value(auth.config.trusted_header))
         if user is not None:
             return user
     basic = request.authorization
@@ -98,6 +120,30 @@ def _identify() -> User:
             _fail(limiter, client, "wrong user name or password")
         return cast(User, user)
     return auth.anonymous()
+
+
+def _trusted_header_value(name: str) -> str | None:
+    """The WSGI server's own variable (mod_wsgi sets it), else the HTTP header — but only
+    from a trusted proxy: any direct client can send ``Remote-User: alice``."""
+    from flask import current_app
+
+    value: str | None = request.environ.get(name)
+    if value:
+        return value
+    header = request.headers.get(name.replace("_", "-"))
+    if not header:
+        return None
+    if request.environ.get(FROM_PROXY):
+        return header
+    warning: HeaderWarning = current_app.extensions["rexmon.header_warning"]
+    if not warning.said:
+        warning.said = True
+        log.warning(
+            "ignoring the %s header from %s: not in web.trusted_proxies (said once)",
+            name.replace("_", "-"),
+            request.environ.get(DIRECT_PEER),
+        )
+    return None
 
 
 def _fail(limiter: FailureLimiter, client: str, message: str) -> None:
@@ -141,11 +187,21 @@ def require(role: Role) -> Callable[[F], F]:
 
 
 def csrf_token() -> str:
-    """The session's CSRF token, made on first use; forms put it in a hidden field."""
+    """The CSRF token of this session and this user; forms put it in a hidden field.
+
+    An HMAC of a random session nonce and the user name: the token of one user's session
+    is worthless with another user's credentials (a cookie planted in a browser that then
+    sends its own Basic credentials).
+    """
+    from flask import current_app
+
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    token: str = session[CSRF_FIELD]
-    return token
+    nonce: str = session[CSRF_FIELD]
+    message = f"{nonce}\0{current_user().name}".encode()
+    key = current_app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _check_csrf() -> None:
@@ -157,6 +213,6 @@ def _check_csrf() -> None:
             abort(refusal(415, "API writes must send Content-Type: application/json"))
         return
     sent = request.form.get(CSRF_FIELD, "")
-    expected = session.get(CSRF_FIELD, "")
-    if not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+    expected = csrf_token() if CSRF_FIELD in session else ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         abort(refusal(400, "the form is missing a valid CSRF token; reload the page and retry"))

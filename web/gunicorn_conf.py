@@ -4,6 +4,8 @@
   crash is replayed then, not inside somebody's first request.
 - A worker that exits closes the archive, so rrdcached flushes and the log is trimmed:
   a clean restart leaves nothing to replay.
+- The worker class is gthread with read deadlines (:mod:`web.slowclients`), so a few
+  clients trickling a request cannot hold every thread.
 - Ingest allocates several objects per sample. With CPython's default generation-0
   threshold (700) the cyclic collector runs every few hundred samples and walks the
   archive's per-metric caches each time: measured in-process with 10k metrics through
@@ -22,6 +24,7 @@ from rexmon.errors import RexmonError
 from web.services import get_services
 
 GC_THRESHOLDS = (50_000, 20, 100)
+worker_class = "web.slowclients.DeadlineWorker"
 log = logging.getLogger(__name__)
 
 

@@ -20,6 +20,7 @@ from rrdarchive.archive import Archive
 from web.auth import Role, User
 from web.config import ServerConfig, load_tokens
 from web.counters import ServerCounters
+from web.limitstore import migrate_limits
 from web.quota import NewMetricQuota
 from web.tokens import TokenRegistry
 
@@ -37,7 +38,7 @@ class Services:
         self._alarm_rules: AlarmConfig | None = None
         self._alarm_store: AlarmStore | None = None
         self.counters = ServerCounters()
-        self.new_metrics = NewMetricQuota()
+        self.new_metrics = NewMetricQuota(lambda: self.engine)
         self._lock = threading.Lock()
 
     @property
@@ -53,6 +54,7 @@ class Services:
             if self._engine is None:
                 engine = open_database(self.config.database.url)
                 DowntimeStore(engine).migrate()
+                migrate_limits(engine)  # login failures and new-metric quotas
                 self._engine = engine
             return self._engine
 
