@@ -95,10 +95,14 @@ class Notifier:
                 return self._result(receiver, Outcome.FAILED, "apprise refused a URL")
         if len(sender) == 0:
             return self._result(receiver, Outcome.NOTHING, "no URL to send to")
+        # The body is plain text: saying so lets apprise build a mail's HTML part from it
+        # (escaped, line breaks kept) and keep the text part as written. Left unsaid,
+        # apprise takes it for HTML and the text part loses every line break.
         answer = sender.notify(
             body=message.body,
             title=message.title,
             notify_type=message.notify_type,
+            body_format=apprise.NotifyFormat.TEXT,
             timeout=self.timeout,
         )
         return self._interpret(receiver, answer)

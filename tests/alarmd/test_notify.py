@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.policy
 import json
 import logging
 import socket
@@ -67,6 +68,7 @@ def http_inbox() -> Iterator[HttpInbox]:
 class SmtpInbox:
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -75,6 +77,7 @@ class _MailHandler:
         self.inbox = inbox
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.inbox.raw.append(envelope.content)
         self.inbox.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -209,6 +212,37 @@ def test_a_message_arrives_by_mail_on_a_real_smtp_server(smtp_inbox: SmtpInbox) 
     )
     assert "CRITICAL FIRING: rule load on host.node01.load.5m" in text
     assert smtp_inbox.logins == [(SMTP_USER, PASSWORD)]
+
+
+def test_a_grouped_alarm_mail_reads_well_in_a_mail_client(smtp_inbox: SmtpInbox) -> None:
+    """Parsed as a mail client would: a plain-text mail (apprise is told the body is
+    text, so it sends it as written), one alarm per block, each line on its own line, each
+    with its graph link."""
+    rule = rule_from_yaml(
+        '  - name: load\n    match: host.*\n    critical: "> 20"\n    receivers: oncall\n'
+    )
+    events = []
+    for host in ("node01", "node02"):
+        alarm = Scenario(rule, f"host.{host}.load.5m")
+        alarm.run(25)
+        events += alarm.events
+    [message] = group(events, "http://rexmon.example.org")
+    config = config_with(oncall=mail_url(smtp_inbox.port))
+    assert Notifier(config.receivers, timeout=5).send(message).outcome is Outcome.SENT
+    [raw] = smtp_inbox.raw
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail["Subject"] == "[rexmon] 2 CRITICAL FIRING"
+    assert mail.get_content_type() == "text/plain" and mail.get_content_charset() == "utf-8"
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = text.replace("\r\n", "\n")  # the wire's line ends
+    blocks = [block for block in text.strip().split("\n\n") if block.strip()]
+    assert len(blocks) == 2
+    for host, block in zip(("node01", "node02"), blocks, strict=True):
+        lines = block.strip().splitlines()
+        assert lines[0] == f"CRITICAL FIRING: rule load on host.{host}.load.5m"
+        assert "value: 25 (critical: > 20)" in lines
+        assert lines[-1] == f"http://rexmon.example.org/metric/host.{host}.load.5m"
+    assert "<br" not in text and "&gt;" not in text
 
 
 def test_a_provider_that_is_down_gives_a_failed_result() -> None:
