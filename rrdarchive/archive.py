@@ -47,6 +47,7 @@ MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
 LOW_SPACE = 64 * 1024 * 1024  # below this, a create that failed without a reason = disk full
 GAVE_UP = RetryLater("not stored: other writers kept changing the file; send it again")
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
+_REFUSED_TIME = re.compile(r"using time (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
     "update": rrdtool.update,
@@ -155,6 +156,12 @@ class Archive:
             last = self._last
             for group in groups:
                 known = last.get(group.metric)
+                if known is None and self._client is not None and len(group.times) > 1:
+                    # a group may take several lines, and rrdcached applies the lines after
+                    # a refused one: start past what it holds, so that none is refused
+                    known = self._stored_last(group.path)
+                    if known is not None:
+                        last[group.metric] = known
                 if known is not None and group.times[0] <= known[0]:
                     settle(group, known[0], known[1], verdicts, replay)
             groups = [group for group in groups if group.times]
@@ -163,13 +170,17 @@ class Archive:
             self._create_missing(groups, verdicts)
             self._check_types(groups, verdicts)
             groups = [group for group in groups if group.times]
-            failures, epoch = self._send(groups, replay)
+            failures, applied, epoch = self._send(groups, replay)
             if epoch != self._epoch:  # a new connection: rrdcached may have lost updates
                 self._epoch = epoch
                 self._last.clear()
-            failed, written = [], []
+            failed: list[Group] = []
+            written: list[int] = []
             for group in groups:  # one pass: this runs for every sample
                 if failures and group.metric in failures:
+                    done = applied.get(group.metric)
+                    if done:  # lines before (and after) the refused one were stored
+                        self._apply_part(group, done, verdicts, written)
                     failed.append(group)
                     continue
                 last[group.metric] = (group.times[-1], group.values[-1])
@@ -202,7 +213,9 @@ class Archive:
             conflict = _LAST_UPDATE.search(message)
             if conflict and not final:
                 last_time = int(conflict.group(1))
-                self._last[group.metric] = (last_time, self._stored_value(group, last_time))
+                known = self._last.get(group.metric)
+                if known is None or known[0] < last_time:  # later lines may have gone on
+                    self._last[group.metric] = (last_time, self._stored_value(group, last_time))
                 retry.append(group)
             elif "No such file" in message and not final:
                 self._known.discard(group.metric)
@@ -211,7 +224,13 @@ class Archive:
             elif "could not lock" in message and not final:
                 retry.append(group)
             else:
-                self._settle_failure(group, message, verdicts, written)
+                if self._client is not None:  # the refused value is known exactly: the first
+                    reason = verdict_for(f"not stored: {message}")
+                    for index in group.indexes[0]:
+                        verdicts[index] = reason
+                    group.drop_first(1)
+                else:
+                    self._settle_failure(group, message, verdicts, written)
                 if group.times and not final:
                     retry.append(group)
                 for indexes in group.indexes if final else ():
@@ -263,20 +282,48 @@ class Archive:
             verdicts[index] = verdict_for(f"not stored: {message}")
         group.drop_first(done + 1)
 
-    def _send(self, groups: list[Group], replay: bool) -> tuple[dict[str, str], int]:
-        """One update per metric; the errors by metric, and rrdcached's connection epoch."""
+    def _send(
+        self, groups: list[Group], replay: bool
+    ) -> tuple[dict[str, str], dict[str, list[int]], int]:
+        """One update per metric: the errors by metric, the positions of a refused group
+        that were stored all the same (rrdcached: several lines for one file), and
+        rrdcached's connection epoch."""
+        failures: dict[str, str] = {}
+        applied: dict[str, list[int]] = {}
         if self._client is not None:
             if not replay and self._keeper is not None:
                 self._keeper.recover_if_reconnected()
-            errors, epoch = self._client.update((g.path, g.update_text()) for g in groups)
-            return {groups[i].metric: message for i, message in errors.items()}, epoch
-        failures = {}
+            refused, epoch = self._client.update((g.path, g.update_args()) for g in groups)
+            for number, lines in refused.items():
+                group = groups[number]
+                failures[group.metric] = lines[0][2]
+                stored = [True] * len(group.times)
+                for start, end, message in lines:
+                    for position in range(_refused_at(group, start, end, message), end):
+                        stored[position] = False
+                applied[group.metric] = [p for p, done in enumerate(stored) if done]
+            return failures, applied, epoch
         for group in groups:
             try:
                 self._rrd("update", group.path, group.update_args())
             except ArchiveError as exc:
                 failures[group.metric] = exc.message
-        return failures, 0
+        return failures, applied, 0
+
+    def _apply_part(
+        self, group: Group, positions: list[int], verdicts: list[str | None], written: list[int]
+    ) -> None:
+        """Count the stored ``positions`` of a refused group and keep the rest in it."""
+        done = set(positions)
+        for position in positions:
+            written.append(group.indexes[position][0])
+            for index in group.indexes[position]:
+                verdicts[index] = None
+        last = positions[-1]
+        known = self._last.get(group.metric)
+        if known is None or known[0] < group.times[last]:
+            self._last[group.metric] = (group.times[last], group.values[last])
+        group.keep([p for p in range(len(group.times)) if p not in done])
 
     def _check_types(self, groups: list[Group], verdicts: list[str | None]) -> None:
         """COUNTER, DERIVE and ABSOLUTE take integers only (rrdcached would take anything and
@@ -563,6 +610,18 @@ class Archive:
         if path is None:
             raise ArchiveError(metric, "read", "no such metric in the archive")
         return path
+
+
+def _refused_at(group: Group, start: int, end: int, message: str) -> int:
+    """The position of the value rrdcached refused on the line ``start:end``: the one its
+    message names, else the first (the whole line was refused)."""
+    named = _REFUSED_TIME.search(message)
+    if named is not None:
+        refused = int(named.group(1))
+        for position in range(start, end):
+            if group.times[position] == refused:
+                return position
+    return start
 
 
 def _create_failure(path: Path, exc: Exception) -> str:

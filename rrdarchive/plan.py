@@ -51,14 +51,10 @@ class Group:
     indexes: list[list[int]]  # per time, the batch positions of its sample(s)
 
     def update_args(self) -> list[str]:
-        """``time:value`` arguments for the rrdtool binding."""
-        return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
-
-    def update_text(self) -> str:
-        """The same, space-separated, as rrdcached's UPDATE takes them."""
+        """``time:value`` arguments for the rrdtool binding and rrdcached's UPDATE."""
         if len(self.times) == 1:
-            return f"{self.times[0]}:{format_value(self.values[0])}"
-        return " ".join(self.update_args())
+            return [f"{self.times[0]}:{format_value(self.values[0])}"]
+        return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
 
     def drop_first(self, count: int) -> None:
         del self.times[:count], self.values[:count], self.indexes[:count]
