@@ -44,6 +44,8 @@ MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
 LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
+MAX_RECENT = 4096  # accepted (time, value) pairs remembered per metric, to check a re-send
+MAX_RECENT_METRICS = 10_000
 LOW_SPACE = 64 * 1024 * 1024  # below this, a create that failed without a reason = disk full
 GAVE_UP = RetryLater("not stored: other writers kept changing the file; send it again")
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
@@ -88,6 +90,8 @@ class Archive:
         self._known: set[str] = set()  # metrics whose file exists
         self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
         self._targets: dict[str, Target] = {}
+        # metric -> the (times, values) of its last batch of several samples, accepted here
+        self._recent: dict[str, tuple[list[int], list[float | None]]] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
         # librrd draws with pango/cairo, which corrupt memory (and crash the process)
         # when two threads draw at once: one graph at a time per process
@@ -162,8 +166,9 @@ class Archive:
                     known = self._stored_last(group.path)
                     if known is not None:
                         last[group.metric] = known
-                if known is not None and group.times[0] <= known[0]:
-                    settle(group, known[0], known[1], verdicts, replay)
+                if known is not None and group.times[0] <= known[0]:  # sent again?
+                    held = {} if replay else self._held(group, known)
+                    settle(group, known[0], held, verdicts, replay)
             groups = [group for group in groups if group.times]
             if not groups:
                 break
@@ -184,6 +189,8 @@ class Archive:
                     failed.append(group)
                     continue
                 last[group.metric] = (group.times[-1], group.values[-1])
+                if len(group.times) > 1:
+                    self._remember(group)
                 for indexes in group.indexes:
                     written.append(indexes[0])
                     for index in indexes:
@@ -237,6 +244,74 @@ class Archive:
                     for index in indexes:
                         verdicts[index] = verdict_for(f"not stored: {message}")
         return retry
+
+    def _remember(self, group: Group) -> None:
+        recent = self._recent
+        if group.metric not in recent and len(recent) >= MAX_RECENT_METRICS:
+            del recent[next(iter(recent))]  # the oldest
+        recent[group.metric] = (group.times[-MAX_RECENT:], group.values[-MAX_RECENT:])
+
+    def _held(self, group: Group, known: tuple[int, object]) -> dict[int, float | None]:
+        """What the file holds at the times of ``group`` up to its last update ``known``,
+        as far as it can be told exactly: the last update, what this process accepted
+        recently, what rrdcached holds (PENDING), then the file's finest tier for a GAUGE
+        at step boundaries. A time left out cannot be checked."""
+        last_time, last_value = known
+        wanted = {t for t in group.times if t <= last_time}
+        held: dict[int, float | None] = {}
+        if (last_value is None or isinstance(last_value, float)) and last_time in wanted:
+            held[last_time] = last_value
+        recent = self._recent.get(group.metric)
+        if recent is not None:
+            for time_, value in zip(*recent, strict=True):
+                if time_ in wanted:
+                    held[time_] = value
+        missing = wanted - held.keys()
+        if missing and self._client is not None:
+            try:
+                lines = self._client.pending(group.path)
+            except ArchiveError:
+                lines = []
+            for line in lines:
+                stamp, _, text = line.partition(":")
+                time_ = int(float(stamp))
+                if time_ in missing:
+                    held[time_] = None if text == "U" else float(text)
+            missing -= held.keys()
+        if missing:
+            held.update(self._finest(group, missing))
+        return held
+
+    def _finest(self, group: Group, times: set[int]) -> dict[int, float | None]:
+        """Known values of the finest AVERAGE tier at those of ``times`` on its step
+        boundaries, for a GAUGE with a one-step tier: there a point is the value fed at its
+        time when the samples come once a step, on the boundary (else it differs, and the
+        sample is refused as a conflict although stored: never the other way round)."""
+        step = group.schema.step
+        aligned = sorted(t for t in times if t % step == 0)
+        if not aligned:
+            return {}
+        try:
+            ds_type = self._types.get(group.metric)
+            if ds_type is None:
+                info = self._rrd("info", group.path, [], flush=False)
+                ds_type = self._types[group.metric] = str(info["ds[value].type"])
+            if ds_type != "GAUGE":
+                return {}
+            args = ["AVERAGE", *_range(aligned[0] - step, aligned[-1]), "--resolution", str(step)]
+            (first, _, got), _, rows = self._rrd("fetch", group.path, args)
+        except (ArchiveError, ValueError):
+            return {}
+        if got != step:  # only a coarser tier covers those times
+            return {}
+        found: dict[int, float | None] = {}
+        for time_ in aligned:
+            row = (time_ - first) // step - 1
+            if 0 <= row < len(rows):
+                value = _finite(rows[row][0])
+                if value is not None:  # unknown there: cannot tell what was fed
+                    found[time_] = value
+        return found
 
     def _stored_value(self, group: Group, last_time: int) -> object:
         """The value stored at ``last_time``, read only when a sample may repeat it."""

@@ -59,3 +59,38 @@ def test_the_largest_batch_the_api_allows_of_one_metric_is_stored_through_rrdcac
     # each minute's average is the mean of the 60 times fed in it: a missing line would
     # leave a gap (unknown) or stretch the next value over it
     assert {t: values[t] for t in minutes} == {t: t - 29.5 for t in minutes}
+
+
+def resend_batch(server: RexmonServer) -> None:
+    end = aligned_now()
+    metrics = ["resend.node01.load", "resend.node01.users", "resend.node02.load"]
+    times = [end - 60 * (49 - i) for i in range(50)]
+    batch = [{"metric": m, "time": t, "value": i * 1.25 + n}
+             for n, m in enumerate(metrics) for i, t in enumerate(times)]  # fmt: skip
+    assert push(server, batch).json() == {"accepted": 150, "rejected": []}
+    paths = [metric_path(server.archive_root, m) for m in metrics]
+    before = [fetch_values(path, times[0] - 60, end) for path in paths]
+    # the answer was lost: the slurper sends the same batch again
+    assert push(server, batch).json() == {"accepted": 150, "rejected": []}
+    assert [fetch_values(path, times[0] - 60, end) for path in paths] == before
+    changed = [dict(sample) for sample in batch]
+    changed[60]["value"] = 99.0  # metrics[1] at times[10]
+    answer = push(server, changed).json()
+    assert answer["accepted"] == 149
+    [rejection] = answer["rejected"]
+    assert rejection["index"] == 60 and rejection["metric"] == metrics[1]
+    assert "conflicts with the stored value 13.5" in rejection["error"]
+    assert "retry" not in rejection
+    assert [fetch_values(path, times[0] - 60, end) for path in paths] == before
+
+
+def test_a_batch_sent_again_is_accepted_and_not_rewritten_and_a_changed_value_conflicts(
+    rexmon_server: RexmonServer,
+) -> None:
+    resend_batch(rexmon_server)
+
+
+def test_a_batch_sent_again_through_rrdcached_is_accepted_and_a_changed_value_conflicts(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    resend_batch(make_rexmon_server(with_rrdcached=True))
