@@ -44,9 +44,12 @@ MIN_TIME = 100_000_000  # rrdtool reads shorter numbers as dates ("month 999")
 LOCK_PATIENCE = 5.0
 MAX_ROUNDS = 8
 MAX_TARGETS = 1_000_000  # metrics whose path and schema are remembered
+MAX_RECENT = 4096  # accepted (time, value) pairs remembered per metric, to check a re-send
+MAX_RECENT_METRICS = 10_000
 LOW_SPACE = 64 * 1024 * 1024  # below this, a create that failed without a reason = disk full
 GAVE_UP = RetryLater("not stored: other writers kept changing the file; send it again")
 _LAST_UPDATE = re.compile(r"last update time is (\d+)")
+_REFUSED_TIME = re.compile(r"using time (\d+)")
 _COMMANDS: dict[str, Callable[..., Any]] = {
     "create": rrdtool.create,
     "update": rrdtool.update,
@@ -87,6 +90,8 @@ class Archive:
         self._known: set[str] = set()  # metrics whose file exists
         self._types: dict[str, str] = {}  # metric -> DS type, when it had to be known
         self._targets: dict[str, Target] = {}
+        # metric -> the (times, values) of its last batch of several samples, accepted here
+        self._recent: dict[str, tuple[list[int], list[float | None]]] = {}
         self._epoch = 0  # the rrdcached connection the cached last updates came from
         # librrd draws with pango/cairo, which corrupt memory (and crash the process)
         # when two threads draw at once: one graph at a time per process
@@ -155,24 +160,37 @@ class Archive:
             last = self._last
             for group in groups:
                 known = last.get(group.metric)
-                if known is not None and group.times[0] <= known[0]:
-                    settle(group, known[0], known[1], verdicts, replay)
+                if known is None and self._client is not None and len(group.times) > 1:
+                    # a group may take several lines, and rrdcached applies the lines after
+                    # a refused one: start past what it holds, so that none is refused
+                    known = self._stored_last(group.path)
+                    if known is not None:
+                        last[group.metric] = known
+                if known is not None and group.times[0] <= known[0]:  # sent again?
+                    held = {} if replay else self._held(group, known)
+                    settle(group, known[0], held, verdicts, replay)
             groups = [group for group in groups if group.times]
             if not groups:
                 break
             self._create_missing(groups, verdicts)
             self._check_types(groups, verdicts)
             groups = [group for group in groups if group.times]
-            failures, epoch = self._send(groups, replay)
+            failures, applied, epoch = self._send(groups, replay)
             if epoch != self._epoch:  # a new connection: rrdcached may have lost updates
                 self._epoch = epoch
                 self._last.clear()
-            failed, written = [], []
+            failed: list[Group] = []
+            written: list[int] = []
             for group in groups:  # one pass: this runs for every sample
                 if failures and group.metric in failures:
+                    done = applied.get(group.metric)
+                    if done:  # lines before (and after) the refused one were stored
+                        self._apply_part(group, done, verdicts, written)
                     failed.append(group)
                     continue
                 last[group.metric] = (group.times[-1], group.values[-1])
+                if len(group.times) > 1:
+                    self._remember(group)
                 for indexes in group.indexes:
                     written.append(indexes[0])
                     for index in indexes:
@@ -202,7 +220,9 @@ class Archive:
             conflict = _LAST_UPDATE.search(message)
             if conflict and not final:
                 last_time = int(conflict.group(1))
-                self._last[group.metric] = (last_time, self._stored_value(group, last_time))
+                known = self._last.get(group.metric)
+                if known is None or known[0] < last_time:  # later lines may have gone on
+                    self._last[group.metric] = (last_time, self._stored_value(group, last_time))
                 retry.append(group)
             elif "No such file" in message and not final:
                 self._known.discard(group.metric)
@@ -211,13 +231,87 @@ class Archive:
             elif "could not lock" in message and not final:
                 retry.append(group)
             else:
-                self._settle_failure(group, message, verdicts, written)
+                if self._client is not None:  # the refused value is known exactly: the first
+                    reason = verdict_for(f"not stored: {message}")
+                    for index in group.indexes[0]:
+                        verdicts[index] = reason
+                    group.drop_first(1)
+                else:
+                    self._settle_failure(group, message, verdicts, written)
                 if group.times and not final:
                     retry.append(group)
                 for indexes in group.indexes if final else ():
                     for index in indexes:
                         verdicts[index] = verdict_for(f"not stored: {message}")
         return retry
+
+    def _remember(self, group: Group) -> None:
+        recent = self._recent
+        if group.metric not in recent and len(recent) >= MAX_RECENT_METRICS:
+            del recent[next(iter(recent))]  # the oldest
+        recent[group.metric] = (group.times[-MAX_RECENT:], group.values[-MAX_RECENT:])
+
+    def _held(self, group: Group, known: tuple[int, object]) -> dict[int, float | None]:
+        """What the file holds at the times of ``group`` up to its last update ``known``,
+        as far as it can be told exactly: the last update, what this process accepted
+        recently, what rrdcached holds (PENDING), then the file's finest tier for a GAUGE
+        at step boundaries. A time left out cannot be checked."""
+        last_time, last_value = known
+        wanted = {t for t in group.times if t <= last_time}
+        held: dict[int, float | None] = {}
+        if (last_value is None or isinstance(last_value, float)) and last_time in wanted:
+            held[last_time] = last_value
+        recent = self._recent.get(group.metric)
+        if recent is not None:
+            for time_, value in zip(*recent, strict=True):
+                if time_ in wanted:
+                    held[time_] = value
+        missing = wanted - held.keys()
+        if missing and self._client is not None:
+            try:
+                lines = self._client.pending(group.path)
+            except ArchiveError:
+                lines = []
+            for line in lines:
+                stamp, _, text = line.partition(":")
+                time_ = int(float(stamp))
+                if time_ in missing:
+                    held[time_] = None if text == "U" else float(text)
+            missing -= held.keys()
+        if missing:
+            held.update(self._finest(group, missing))
+        return held
+
+    def _finest(self, group: Group, times: set[int]) -> dict[int, float | None]:
+        """Known values of the finest AVERAGE tier at those of ``times`` on its step
+        boundaries, for a GAUGE with a one-step tier: there a point is the value fed at its
+        time when the samples come once a step, on the boundary (else it differs, and the
+        sample is refused as a conflict although stored: never the other way round)."""
+        step = group.schema.step
+        aligned = sorted(t for t in times if t % step == 0)
+        if not aligned:
+            return {}
+        try:
+            ds_type = self._types.get(group.metric)
+            if ds_type is None:
+                info = self._rrd("info", group.path, [], flush=False)
+                ds_type = self._types[group.metric] = str(info["ds[value].type"])
+            if ds_type != "GAUGE":
+                return {}
+            args = ["AVERAGE", *_range(aligned[0] - step, aligned[-1]), "--resolution", str(step)]
+            (first, _, got), _, rows = self._rrd("fetch", group.path, args)
+        except (ArchiveError, ValueError):
+            return {}
+        if got != step:  # only a coarser tier covers those times
+            return {}
+        found: dict[int, float | None] = {}
+        for time_ in aligned:
+            row = (time_ - first) // step - 1
+            if 0 <= row < len(rows):
+                value = _finite(rows[row][0])
+                if value is not None:  # unknown there: cannot tell what was fed
+                    found[time_] = value
+        return found
 
     def _stored_value(self, group: Group, last_time: int) -> object:
         """The value stored at ``last_time``, read only when a sample may repeat it."""
@@ -263,20 +357,48 @@ class Archive:
             verdicts[index] = verdict_for(f"not stored: {message}")
         group.drop_first(done + 1)
 
-    def _send(self, groups: list[Group], replay: bool) -> tuple[dict[str, str], int]:
-        """One update per metric; the errors by metric, and rrdcached's connection epoch."""
+    def _send(
+        self, groups: list[Group], replay: bool
+    ) -> tuple[dict[str, str], dict[str, list[int]], int]:
+        """One update per metric: the errors by metric, the positions of a refused group
+        that were stored all the same (rrdcached: several lines for one file), and
+        rrdcached's connection epoch."""
+        failures: dict[str, str] = {}
+        applied: dict[str, list[int]] = {}
         if self._client is not None:
             if not replay and self._keeper is not None:
                 self._keeper.recover_if_reconnected()
-            errors, epoch = self._client.update((g.path, g.update_text()) for g in groups)
-            return {groups[i].metric: message for i, message in errors.items()}, epoch
-        failures = {}
+            refused, epoch = self._client.update((g.path, g.update_args()) for g in groups)
+            for number, lines in refused.items():
+                group = groups[number]
+                failures[group.metric] = lines[0][2]
+                stored = [True] * len(group.times)
+                for start, end, message in lines:
+                    for position in range(_refused_at(group, start, end, message), end):
+                        stored[position] = False
+                applied[group.metric] = [p for p, done in enumerate(stored) if done]
+            return failures, applied, epoch
         for group in groups:
             try:
                 self._rrd("update", group.path, group.update_args())
             except ArchiveError as exc:
                 failures[group.metric] = exc.message
-        return failures, 0
+        return failures, applied, 0
+
+    def _apply_part(
+        self, group: Group, positions: list[int], verdicts: list[str | None], written: list[int]
+    ) -> None:
+        """Count the stored ``positions`` of a refused group and keep the rest in it."""
+        done = set(positions)
+        for position in positions:
+            written.append(group.indexes[position][0])
+            for index in group.indexes[position]:
+                verdicts[index] = None
+        last = positions[-1]
+        known = self._last.get(group.metric)
+        if known is None or known[0] < group.times[last]:
+            self._last[group.metric] = (group.times[last], group.values[last])
+        group.keep([p for p in range(len(group.times)) if p not in done])
 
     def _check_types(self, groups: list[Group], verdicts: list[str | None]) -> None:
         """COUNTER, DERIVE and ABSOLUTE take integers only (rrdcached would take anything and
@@ -563,6 +685,18 @@ class Archive:
         if path is None:
             raise ArchiveError(metric, "read", "no such metric in the archive")
         return path
+
+
+def _refused_at(group: Group, start: int, end: int, message: str) -> int:
+    """The position of the value rrdcached refused on the line ``start:end``: the one its
+    message names, else the first (the whole line was refused)."""
+    named = _REFUSED_TIME.search(message)
+    if named is not None:
+        refused = int(named.group(1))
+        for position in range(start, end):
+            if group.times[position] == refused:
+                return position
+    return start
 
 
 def _create_failure(path: Path, exc: Exception) -> str:

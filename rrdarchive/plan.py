@@ -5,17 +5,20 @@ type), then against a time window around the server's clock, then per metric: so
 time, duplicate times with conflicting values refused, and finally compared with the
 file's last update (:func:`settle`).
 
-The rule for samples at or before the file's last update ``T`` (value ``V``):
-a sample ``(T, V)`` -- the last update itself, sent again -- counts as accepted; every
-other one is refused as out of order. A write-ahead-log replay (``replay=True``) counts
-every sample at or before ``T`` as stored: it was accepted once, and the file has moved
-past it.
+The rule for samples at or before the file's last update ``T`` (:func:`settle`): a sample
+whose value equals what the file holds at its time -- the batch sent again after a lost
+answer -- counts as accepted and is not written again; a different value there is refused
+as a conflict; a time at which the archive cannot tell what the file holds is refused as
+out of order. What the file holds is given by the caller (``held``: the last update,
+values the writer accepted recently, rrdcached's PENDING, the file's finest tier). A
+write-ahead-log replay (``replay=True``) counts every sample at or before ``T`` as
+stored: it was accepted once, and the file has moved past it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +54,10 @@ class Group:
     indexes: list[list[int]]  # per time, the batch positions of its sample(s)
 
     def update_args(self) -> list[str]:
-        """``time:value`` arguments for the rrdtool binding."""
-        return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
-
-    def update_text(self) -> str:
-        """The same, space-separated, as rrdcached's UPDATE takes them."""
+        """``time:value`` arguments for the rrdtool binding and rrdcached's UPDATE."""
         if len(self.times) == 1:
-            return f"{self.times[0]}:{format_value(self.values[0])}"
-        return " ".join(self.update_args())
+            return [f"{self.times[0]}:{format_value(self.values[0])}"]
+        return [f"{t}:{format_value(v)}" for t, v in zip(self.times, self.values, strict=True)]
 
     def drop_first(self, count: int) -> None:
         del self.times[:count], self.values[:count], self.indexes[:count]
@@ -136,32 +135,45 @@ def plan(
 
 
 def settle(
-    group: Group, last_time: int, last_value: object, verdicts: list[str | None], replay: bool
+    group: Group,
+    last_time: int,
+    held: Mapping[int, float | None],
+    verdicts: list[str | None],
+    replay: bool,
 ) -> None:
-    """Decide the samples at or before the file's last update and drop them from ``group``."""
+    """Decide the samples at or before the file's last update and drop them from ``group``.
+
+    ``held`` maps times to what the file holds there (None = unknown) as far as the
+    archive could find out; a time missing from it cannot be checked."""
     count = 0
     while count < len(group.times) and group.times[count] <= last_time:
         time, value = group.times[count], group.values[count]
-        if not replay and not (time == last_time and _same(value, last_value)):
-            reason = (
-                f"out of order: {group.metric} was last updated at {last_time};"
-                " only samples after that are stored"
-            )
-            if time == last_time:
-                reason = f"{group.metric} already has a different value at {time}"
-            for index in group.indexes[count]:
-                verdicts[index] = reason
-        else:
-            for index in group.indexes[count]:
-                verdicts[index] = None
+        reason = None
+        if not replay:
+            stored = held.get(time, UNKNOWN)
+            if stored is UNKNOWN:
+                reason = (
+                    f"out of order: {group.metric} was last updated at {last_time};"
+                    " only samples after that are stored"
+                )
+            elif not same_value(value, stored):
+                reason = (
+                    f"{group.metric} already has a different value at {time}: {value!r}"
+                    f" conflicts with the stored value {stored!r}"
+                )
+        for index in group.indexes[count]:
+            verdicts[index] = reason
         count += 1
     group.drop_first(count)
 
 
-def _same(value: float | None, last_value: object) -> bool:
-    if last_value is UNKNOWN:
+def same_value(value: float | None, stored: object) -> bool:
+    """Whether a sample's value is the one stored (fetched doubles: to 1e-9)."""
+    if value is None or stored is None:
+        return value is None and stored is None
+    if not isinstance(stored, float | int):
         return False
-    return value == last_value
+    return math.isclose(value, stored, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def _plainly_valid(sample: Sample) -> bool:

@@ -24,6 +24,14 @@ from rrdarchive.errors import ArchiveError
 
 DEFAULT_TIMEOUT = 60.0
 MAX_NAMES = 1_000_000
+# rrdcached reads each connection into a fixed buffer of 2 * RRD_CMD_MAX = 8192 bytes
+# (rrd_daemon.c RBUF_SIZE); a line longer than that, newline included, fills it and the
+# daemon drops the connection. Lines are cut at half that, a margin for other builds.
+LINE_LIMIT = 8192
+LINE_BUDGET = LINE_LIMIT // 2
+
+LineError = tuple[int, int, str]
+"""A refused UPDATE line: (position of its first value, position after its last, message)."""
 
 
 class RrdcachedClient:
@@ -72,10 +80,37 @@ class RrdcachedClient:
                 self._fail("BATCH", text)
             return errors, self.epoch
 
-    def update(self, updates: Iterable[tuple[Path, str]]) -> tuple[dict[int, str], int]:
-        """UPDATE each file with its space-separated ``time:value`` text; see :meth:`batch`."""
-        name = self.name
-        return self.batch([f"UPDATE {name(path)} {values}" for path, values in updates])
+    def update(
+        self, updates: Iterable[tuple[Path, Sequence[str]]]
+    ) -> tuple[dict[int, list[LineError]], int]:
+        """UPDATE each file with its ``time:value`` strings, in one BATCH: the only place
+        UPDATE lines are built. A file's values are cut into lines under
+        :data:`LINE_BUDGET` bytes, sent in order; rrdcached applies each line up to the
+        value it refuses, and the lines after it on their own. Answers, per update index,
+        the refused lines, and the connection's epoch."""
+        commands: list[str] = []
+        owners: list[tuple[int, int, int]] = []
+        for number, (path, values) in enumerate(updates):
+            head = f"UPDATE {self.name(path)}"
+            if len(values) == 1 and len(head) + len(values[0]) < LINE_BUDGET:
+                commands.append(f"{head} {values[0]}")  # the common case
+                owners.append((number, 0, 1))
+                continue
+            start, size = 0, len(head)
+            for position, value in enumerate(values):
+                if position > start and size + 1 + len(value) >= LINE_BUDGET:
+                    commands.append(" ".join([head, *values[start:position]]))
+                    owners.append((number, start, position))
+                    start, size = position, len(head)
+                size += 1 + len(value)
+            commands.append(" ".join([head, *values[start:]]))
+            owners.append((number, start, len(values)))
+        errors, epoch = self.batch(commands)
+        refused: dict[int, list[LineError]] = {}
+        for index in sorted(errors):
+            number, start, end = owners[index]
+            refused.setdefault(number, []).append((start, end, errors[index]))
+        return refused, epoch
 
     def flush(self, path: Path) -> None:
         """Write the pending values of one file to disk and wait for it."""

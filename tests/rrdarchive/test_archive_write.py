@@ -123,8 +123,32 @@ def test_sending_a_batch_again_is_harmless(archive: Archive, root: Path) -> None
     other = Archive(archive.config, clock=lambda: NOW)
     assert other.write(batch) == [None, None, None]
     changed = other.write([Sample("a.b", T0 + 60, 9.0)])
-    assert changed == [f"a.b already has a different value at {T0 + 60}"]
+    assert changed == [
+        f"a.b already has a different value at {T0 + 60}: 9.0 conflicts with the stored value 1.0"
+    ]
     assert known_values(metric_path(root, "a.b"), T0, T0 + 60) == {T0 + 60: 1.0}
+
+
+def test_a_process_that_did_not_write_a_batch_checks_a_resend_against_the_file(
+    archive: Archive, root: Path
+) -> None:
+    aligned = [Sample("a.b", T0 + 60 * i, i / 3) for i in range(1, 31)]
+    unaligned = [Sample("a.c", T0 + 60 * i + 17, float(i)) for i in range(1, 31)]
+    assert archive.write(aligned + unaligned) == [None] * 60
+    before = known_values(metric_path(root, "a.b"), T0, T0 + 1800)
+    other = Archive(archive.config, clock=lambda: NOW)  # no memory of that write
+    changed = [*aligned[:-1], Sample("a.b", T0 + 1800, 7.0)]
+    verdicts = other.write(changed + unaligned)
+    # one GAUGE sample a step, on the boundary: the finest tier holds exactly what was fed
+    assert verdicts[:29] == [None] * 29
+    assert verdicts[29] == (
+        f"a.b already has a different value at {T0 + 1800}:"
+        " 7.0 conflicts with the stored value 10.0"
+    )
+    # off the boundaries the file holds a mix of two samples: only the last update is known
+    assert all(v is not None and v.startswith("out of order") for v in verdicts[30:59])
+    assert verdicts[59] is None
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 1800) == before
 
 
 def test_a_file_written_by_another_process_stays_the_authority(
@@ -133,7 +157,8 @@ def test_a_file_written_by_another_process_stays_the_authority(
     assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
     run_rrdtool("update", str(metric_path(root, "a.b")), f"{T0 + 180}:3")  # another writer
     verdicts = archive.write([Sample("a.b", T0 + 120, 2.0), Sample("a.b", T0 + 240, 4.0)])
-    assert verdicts[0] is not None and "out of order" in verdicts[0]
+    # the file holds 3 over (T0+60, T0+180]: its point at T0+120 is 3, not 2
+    assert verdicts[0] is not None and "conflicts with the stored value 3.0" in verdicts[0]
     assert verdicts[1] is None
     stored = known_values(metric_path(root, "a.b"), T0, T0 + 240)
     assert (stored[T0 + 60], stored[T0 + 180], stored[T0 + 240]) == (1.0, 3.0, 4.0)

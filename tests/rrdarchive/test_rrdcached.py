@@ -63,15 +63,16 @@ def test_the_client_checks_every_reply_line_of_a_batch(
     a = make_rrd(rrdcached.base_dir / "a.rrd")
     errors, epoch = client.update(
         [
-            (a, f"{T0 + 60}:1 {T0 + 120}:2"),
-            (rrdcached.base_dir / "missing.rrd", f"{T0 + 60}:1"),
-            (a, f"{T0 + 120}:3"),
-            (a, f"{T0 + 180}:3"),
+            (a, [f"{T0 + 60}:1", f"{T0 + 120}:2"]),
+            (rrdcached.base_dir / "missing.rrd", [f"{T0 + 60}:1"]),
+            (a, [f"{T0 + 120}:3"]),
+            (a, [f"{T0 + 180}:3"]),
         ]
     )
     assert sorted(errors) == [1, 2] and epoch == 1
-    assert "No such file" in errors[1]
-    assert "last update time is" in errors[2]
+    assert [(start, end) for start, end, _ in errors[1]] == [(0, 1)]
+    assert "No such file" in errors[1][0][2]
+    assert "last update time is" in errors[2][0][2]
     assert client.pending(a) == [f"{T0 + 60}:1", f"{T0 + 120}:2", f"{T0 + 180}:3"]
     assert last_update(a) == T0  # nothing on disk yet
     client.flush(a)
@@ -85,7 +86,7 @@ def test_the_client_checks_every_reply_line_of_a_batch(
 def test_an_unreachable_rrdcached_is_an_error_never_a_silent_success(tmp_path: Path) -> None:
     client = RrdcachedClient(f"unix:{tmp_path / 'none.sock'}", tmp_path)
     with pytest.raises(ArchiveError, match="cannot connect"):
-        client.update([(tmp_path / "a.rrd", f"{T0}:1")])
+        client.update([(tmp_path / "a.rrd", [f"{T0}:1"])])
     with pytest.raises(ArchiveError, match="cannot connect"):
         RrdcachedClient("127.0.0.1:1", tmp_path).ping()
 
@@ -137,10 +138,10 @@ def test_ordering_and_resending_are_checked_against_rrdcached(
     assert first.write(batch) == [None, None]
     second = open_archive()  # another worker: no memory of the above
     verdicts = second.write(batch + [Sample("a.b", T0 + 180, 3.5)])
-    assert verdicts[0] is not None and verdicts[0].startswith("out of order")
-    assert verdicts[1:] == [None, None]  # the last update itself, sent again, is fine
-    assert second.write([Sample("a.b", T0 + 180, 9.0)]) == [
-        f"a.b already has a different value at {T0 + 180}"
+    assert verdicts == [None, None, None]  # rrdcached still holds the first two (PENDING)
+    assert second.write([Sample("a.b", T0 + 120, 9.0), Sample("a.b", T0 + 180, 9.0)]) == [
+        f"a.b already has a different value at {T0 + 120}: 9.0 conflicts with the stored value 2.5",
+        f"a.b already has a different value at {T0 + 180}: 9.0 conflicts with the stored value 3.5",
     ]
     first.close()
     second.close()  # closing twice (again at teardown) is harmless
@@ -195,3 +196,20 @@ def test_an_archive_opened_while_rrdcached_is_down_fails_loudly_on_write(
     archive = open_archive()
     with pytest.raises(ArchiveError, match="cannot connect"):
         archive.write([Sample("a.b", T0 + 60, 1.0)])
+
+
+def test_a_long_update_is_cut_into_lines_and_a_refused_line_says_which_values_it_held(
+    client: RrdcachedClient, rrdcached: Rrdcached
+) -> None:
+    a = make_rrd(rrdcached.base_dir / "a.rrd")
+    times = [T0 + i for i in range(1, 1201)]
+    values = [f"{t}:1" for t in times]
+    values[700] = f"{times[699]}:1"  # a repeated time on the second line
+    errors, _ = client.update([(a, values)])
+    [(start, end, message)] = errors[0]
+    assert 0 < start < 700 < end < len(values)  # only the second line was refused
+    assert f"using time {times[699]}" in message
+    pending = client.pending(a)
+    # rrdcached took the lines before, the values before the refused one, and the lines after
+    assert pending == values[:700] + values[end:]
+    assert len(max(values, key=len)) * (end - start) < 4096
