@@ -32,10 +32,10 @@ def test_appended_samples_read_back_and_a_torn_record_is_skipped(tmp_path: Path)
     log.append(first, epoch=1)
     log.append([Sample("a.b", T0 + 60, 2.0)], epoch=1)
     (segment,) = log.closed_segments(rotate=True)
-    assert list(read_segment(segment.path)) == [*first, Sample("a.b", T0 + 60, 2.0)]
+    assert read_segment(segment.path).samples == [*first, Sample("a.b", T0 + 60, 2.0)]
     with segment.path.open("ab") as stream:
         stream.write(b"R 2 0badc0de\na.b 1700000100 3.0 -\n")  # a crash mid-append
-    assert len(list(read_segment(segment.path))) == 3
+    assert len(read_segment(segment.path).samples) == 3
     log.discard(segment)
     assert list((tmp_path / "wal").glob("*.wal")) == []
     log.close()
@@ -56,7 +56,7 @@ def test_concurrent_writers_share_fsyncs(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     (segment,) = log.closed_segments(rotate=True)
-    assert len(list(read_segment(segment.path))) == 400
+    assert len(read_segment(segment.path).samples) == 400
     assert log.syncs < 400
     log.close()
 
@@ -78,7 +78,7 @@ def test_segments_of_live_processes_are_not_taken_over(tmp_path: Path) -> None:
     dead.close()  # closed without discarding: what a killed process leaves
     other = make_log(tmp_path / "wal")
     (orphan,) = other.orphans()
-    assert [s.metric for s in read_segment(orphan.path)] == ["a.c"]
+    assert [s.metric for s in read_segment(orphan.path).samples] == ["a.c"]
     other.discard(orphan)
     live.close()
     other.close()
