@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from rexmon.metric import metric_path
 from rexmon.sample import DsType, Sample
@@ -202,3 +206,21 @@ def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_pat
     assert list(wal.glob("*.wal")) == []
     assert last_update(metric_path(config.root, "a.b")) == T0 + 60  # trimming flushed it first
     archive.close()
+
+
+def test_a_replay_logs_its_segments_samples_seconds_and_what_it_set_aside(
+    rrdcached: Rrdcached, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    wal = tmp_path / "wal"
+    dead = make_log(wal)
+    dead.append([Sample("a.b", T0 + 60, 1.0), Sample("a.c", T0 + 60, 2.0)], epoch=1)
+    dead.close()  # what a killed process leaves
+    config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
+    with caplog.at_level(logging.INFO, logger="rrdarchive.durability"):
+        Archive(config, clock=lambda: NOW).close()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("replay:")]
+    assert re.fullmatch(
+        r"replay: 1 segment\(s\) \(1 of dead processes\), 2 sample\(s\) in \d+\.\d\d s;"
+        r" set aside: 0 sample\(s\) of 0 metric\(s\), 0 damaged range\(s\)",
+        line,
+    ), line
