@@ -1,0 +1,48 @@
+"""A replay that fails on what a segment holds is contained: the rest is replayed, the
+archive opens, and what could not be replayed is set aside under ``wal/damaged/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rexmon.metric import metric_path
+from rexmon.sample import Sample
+from rrdarchive.archive import Archive
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.wal import WriteAheadLog, read_segment
+from tests.fixtures_rrdcached import Rrdcached
+from tests.plain_rrdtool import known_values
+
+T0 = 1_699_999_980
+MINUTES = 2000  # one UPDATE line of about 40 KB: rrdcached resets the connection
+NOW = T0 + 60 * (MINUTES + 1)
+
+
+def test_a_replay_rrdcached_chokes_on_sets_those_samples_aside_and_opens_the_archive(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    wal = tmp_path / "wal"
+    config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
+    with Archive(config, clock=lambda: NOW) as opened:
+        assert opened.write([Sample("big.one", T0, 0.0), Sample("small.one", T0, 0.0)]) == [
+            None,
+            None,
+        ]
+    dead = WriteAheadLog(wal, segment_bytes=1 << 26, segment_seconds=300)
+    big = [Sample("big.one", T0 + 60 * k, 0.123456789 + k) for k in range(1, MINUTES)]
+    dead.append(big, epoch=1)
+    dead.append([Sample("small.one", T0 + 60, 7.0)], epoch=1)
+    dead.close()  # what a killed process leaves
+
+    archive = Archive(config, clock=lambda: NOW)  # opens: the failure did not wedge it
+    assert archive.write([Sample("small.one", T0 + 120, 8.0)]) == [None]
+    archive.close()
+    assert known_values(metric_path(config.root, "small.one"), T0, T0 + 120) == {
+        T0 + 60: 7.0,
+        T0 + 120: 8.0,
+    }
+    assert list(wal.glob("*.wal")) == []
+    (aside,) = (wal / "damaged").glob("unreplayed-*.wal")
+    assert read_segment(aside).samples == big  # kept for an operator, in the log's format
+    Archive(config, clock=lambda: NOW).close()  # and never replayed again by itself
+    assert list((wal / "damaged").glob("*")) == [aside]
