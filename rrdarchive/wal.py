@@ -286,7 +286,7 @@ class Reading:
 def read_segment(path: Path, *, live: bool = False) -> Reading:
     """Every sample of a segment file that can be read; the unreadable byte ranges apart.
 
-    After a bad header the reader resynchronises on the next line that starts a record
+    After a bad header the reader resynchronises on the next ``R `` that starts a record
     whose checksum holds; a bad sample inside a sound record costs that sample alone.
     ``live``: the file may be written to meanwhile, or dropped by its owner; its torn last
     record is no news."""
@@ -313,7 +313,10 @@ def parse_segment(data: bytes, *, live: bool = False) -> Reading:
         if record is None:
             if bad_from is None:
                 bad_from = position
-            position = line_end
+            # resynchronise on the next header, at a line start or not: damage may
+            # have eaten the newline before it
+            following = data.find(b"R ", position + 1)
+            position = size if following < 0 else following
             continue
         if bad_from is not None:
             damaged.append(Damage(bad_from, data[bad_from:position], "unreadable record"))
