@@ -46,3 +46,32 @@ def test_a_replay_rrdcached_chokes_on_sets_those_samples_aside_and_opens_the_arc
     assert read_segment(aside).samples == big  # kept for an operator, in the log's format
     Archive(config, clock=lambda: NOW).close()  # and never replayed again by itself
     assert list((wal / "damaged").glob("*")) == [aside]
+
+
+def test_a_damaged_dead_segment_replays_all_it_can_and_keeps_the_damaged_bytes(
+    rrdcached: Rrdcached, tmp_path: Path
+) -> None:
+    wal = tmp_path / "wal"
+    config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
+    with Archive(config, clock=lambda: NOW) as opened:
+        assert opened.write([Sample(f"d.m{n}", T0, 0.0) for n in range(3)]) == [None] * 3
+    dead = WriteAheadLog(wal, segment_bytes=1 << 26, segment_seconds=300)
+    for minute in range(1, 4):
+        dead.append([Sample(f"d.m{n}", T0 + 60 * minute, float(minute)) for n in range(3)], 1)
+    dead.close()
+    (segment,) = wal.glob("*.wal")
+    data = bytearray(segment.read_bytes())
+    second = data.index(b"R ", 1)
+    data[second] = ord("X")  # the second record's header
+    segment.write_bytes(bytes(data) + b"R 20000000 0badc0de\n")
+
+    Archive(config, clock=lambda: NOW).close()
+    for n in range(3):  # the first and third records are stored, the second is not
+        stored = known_values(metric_path(config.root, f"d.m{n}"), T0, T0 + 180)
+        assert (stored[T0 + 60], stored[T0 + 180]) == (1.0, 3.0)
+        assert 2.0 not in stored.values()
+    assert not segment.exists()
+    kept = sorted((wal / "damaged").iterdir())
+    assert [p.name for p in kept] == sorted(
+        [f"{segment.name}.{second}", f"{segment.name}.{len(data)}"]
+    )
