@@ -87,8 +87,12 @@ class LogKeeper:
 
     def start(self) -> None:
         """Replay what dead processes left (and the rest of the log), then start trimming
-        in the background. Raises ArchiveError if rrdcached cannot be reached."""
-        self._recover()
+        in the background. If rrdcached cannot be reached now, the archive opens anyway
+        (reads of files work) and the replay happens before the first write."""
+        try:
+            self._recover()
+        except ArchiveError as exc:
+            log.error("log not replayed at open, will be before the first write: %s", exc)
         self._thread = threading.Thread(target=self._trim_loop, daemon=True)
         self._thread.start()
 
