@@ -13,8 +13,9 @@ is dropped once rrdcached has flushed every file it names — the archive does t
 lock can be taken belongs to a dead process and is replayed by the next one to start.
 
 Record format: a header line ``R <count> <crc32 hex>`` then ``count`` lines
-``metric time value type`` (value ``U`` = unknown, type ``-`` = no hint). A torn or
-damaged record is skipped on replay; it was never acknowledged.
+``metric time value type`` (value ``U`` = unknown, type ``-`` = no hint). A torn last
+record was never acknowledged. Damage costs only what is damaged: the reader resyncs on
+the next sound record, and every unreadable byte range is kept under ``damaged/``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,19 +197,34 @@ class WriteAheadLog:
 
     def hold(self, samples: Sequence[Sample]) -> Path:
         """Keep ``samples`` in a segment of their own that no process holds: the next one to
-        start replays it, as it would a dead process's."""
+        start replays it, as it would a dead process's. Written under another name first,
+        so that no replay reads it half written."""
         path = self.directory / f"held-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+        self._write_file(path, encode(samples), "wal hold")
+        return path
+
+    def set_aside(self, samples: Sequence[Sample]) -> Path:
+        """Keep ``samples`` that could not be replayed under ``damaged/``, never replayed
+        again on its own: an operator looks at them (and may feed them back)."""
+        aside = self.directory / DAMAGED
+        aside.mkdir(exist_ok=True)
+        path = aside / f"unreplayed-{os.getpid()}-{time.time_ns()}{SUFFIX}"
+        self._write_file(path, encode(samples), "wal set aside")
+        return path
+
+    def _write_file(self, path: Path, data: bytes, what: str) -> None:
+        partial = path.with_name(path.name + ".partial")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
             try:
-                _write_all(fd, encode(samples))
+                _write_all(fd, data)
                 os.fdatasync(fd)
             finally:
                 os.close(fd)
-            _sync_directory(self.directory)
+            partial.rename(path)
+            _sync_directory(path.parent)
         except OSError as exc:
-            raise ArchiveError(str(path), "wal hold", exc.strerror or "") from None
-        return path
+            raise ArchiveError(str(path), what, exc.strerror or "") from None
 
     def release(self, segment: Segment) -> None:
         """Give up a segment without deleting it (its samples stay for a later replay)."""
@@ -243,42 +259,133 @@ def encode(samples: Sequence[Sample]) -> bytes:
     return f"R {len(samples)} {zlib.crc32(lines):08x}\n".encode("ascii") + lines
 
 
-def read_segment(path: Path, *, live: bool = False) -> Iterator[Sample]:
-    """The samples of every intact record of a segment file. ``live``: the file may be
-    written to meanwhile, or dropped by its owner; its torn last record is no news."""
+MAX_RECORD_SAMPLES = 1_000_000
+"""No record holds more: one record is one write, at most one ingest batch
+(``web.max_samples``, 100,000 by default). A header claiming more is damage."""
+MIN_LINE = len("a.b 100000000 U -\n")  # the shortest sample line there can be
+DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A byte range of a segment that could not be read as samples, and why."""
+
+    offset: int
+    data: bytes
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a segment holds: the samples of its readable records, and the rest."""
+
+    samples: list[Sample]
+    damaged: list[Damage]
+
+
+def read_segment(path: Path, *, live: bool = False) -> Reading:
+    """Every sample of a segment file that can be read; the unreadable byte ranges apart.
+
+    After a bad header the reader resynchronises on the next ``R `` that starts a record
+    whose checksum holds; a bad sample inside a sound record costs that sample alone.
+    ``live``: the file may be written to meanwhile, or dropped by its owner; its torn last
+    record is no news."""
     try:
-        stream = path.open("rb")
+        data = path.read_bytes()
     except FileNotFoundError:
         if live:
-            return
+            return Reading([], [])
         raise
-    with stream:
-        while True:
-            header = stream.readline()
-            if not header:
-                return
-            parts = header.split()
-            if len(parts) != 3 or parts[0] != b"R" or not parts[1].isdigit():
-                log.warning("%s: unreadable record header %r; ignoring the rest", path, header)
-                return
-            lines = [stream.readline() for _ in range(int(parts[1]))]
-            body = b"".join(lines)
-            if f"{zlib.crc32(body):08x}".encode() != parts[2] or not body.endswith(b"\n"):
-                if not (live and not stream.peek(1)):  # a live writer's record in progress
-                    log.warning("%s: a damaged or torn record of %s skipped", path, parts[1])
-                continue
-            for line in lines:
-                yield _decode(path, line)
+    return parse_segment(data, live=live)
 
 
-def _decode(path: Path, line: bytes) -> Sample:
-    metric, stamp, value, hint = line.decode("ascii").split()
-    try:
-        return make_sample(
-            metric, stamp, None if value == "U" else value, None if hint == "-" else hint
+def parse_segment(data: bytes, *, live: bool = False) -> Reading:
+    """See :func:`read_segment`."""
+    samples: list[Sample] = []
+    damaged: list[Damage] = []
+    size = len(data)
+    position = 0
+    bad_from: int | None = None
+    while position < size:
+        newline = data.find(b"\n", position)
+        line_end = size if newline < 0 else newline + 1
+        record = _record(data, position, line_end)
+        if record is None:
+            if bad_from is None:
+                bad_from = position
+            # resynchronise on the next header, at a line start or not: damage may
+            # have eaten the newline before it
+            following = data.find(b"R ", position + 1)
+            position = size if following < 0 else following
+            continue
+        if bad_from is not None:
+            damaged.append(Damage(bad_from, data[bad_from:position], "unreadable record"))
+            bad_from = None
+        body_start, body_end = record
+        offset = body_start
+        for line in data[body_start:body_end].splitlines(keepends=True):
+            try:
+                samples.append(_decode(line))
+            except (ValueError, InvalidSample) as exc:
+                damaged.append(Damage(offset, line, f"bad sample: {exc}"))
+            offset += len(line)
+        position = body_end
+    if bad_from is not None and not (live and _torn_tail(data, bad_from)):
+        damaged.append(Damage(bad_from, data[bad_from:], "unreadable record"))
+    return Reading(samples, damaged)
+
+
+def _record(data: bytes, start: int, body_start: int) -> tuple[int, int] | None:
+    """(body start, body end) of the record whose header starts at ``start``, or None."""
+    parts = data[start:body_start].split()
+    if len(parts) != 3 or parts[0] != b"R" or not parts[1].isdigit() or len(parts[2]) != 8:
+        return None
+    count = int(parts[1])
+    if not 0 < count <= MAX_RECORD_SAMPLES or count * MIN_LINE > len(data) - body_start:
+        return None
+    end = body_start
+    for _ in range(count):
+        newline = data.find(b"\n", end)
+        if newline < 0:
+            return None
+        end = newline + 1
+    if f"{zlib.crc32(data[body_start:end]):08x}".encode() != parts[2].lower():
+        return None
+    return body_start, end
+
+
+def _torn_tail(data: bytes, start: int) -> bool:
+    """Whether ``data[start:]`` is one record in the middle of being appended."""
+    parts = data[start : data.find(b"\n", start) + 1 or len(data)].split()
+    return len(parts) >= 1 and parts[0] == b"R"
+
+
+def keep_damage(directory: Path, segment: Path, damaged: Sequence[Damage]) -> list[Path]:
+    """Keep each damaged range of ``segment`` for inspection as
+    ``<directory>/damaged/<segment name>.<offset>``; the paths written."""
+    kept = []
+    aside = directory / DAMAGED
+    aside.mkdir(exist_ok=True)
+    for damage in damaged:
+        target = aside / f"{segment.name}.{damage.offset}"
+        target.write_bytes(damage.data)
+        kept.append(target)
+        log.warning(
+            "%s: %d byte(s) at offset %d not replayed (%s), kept in %s",
+            segment,
+            len(damage.data),
+            damage.offset,
+            damage.reason,
+            target,
         )
-    except InvalidSample as exc:
-        raise ArchiveError(str(path), "wal replay", f"bad sample {line!r}: {exc}") from None
+    return kept
+
+
+def _decode(line: bytes) -> Sample:
+    metric, stamp, value, hint = line.decode("ascii").split()
+    return make_sample(
+        metric, stamp, None if value == "U" else value, None if hint == "-" else hint
+    )
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from rexmon.metric import metric_path
 from rexmon.sample import DsType, Sample
@@ -32,10 +36,10 @@ def test_appended_samples_read_back_and_a_torn_record_is_skipped(tmp_path: Path)
     log.append(first, epoch=1)
     log.append([Sample("a.b", T0 + 60, 2.0)], epoch=1)
     (segment,) = log.closed_segments(rotate=True)
-    assert list(read_segment(segment.path)) == [*first, Sample("a.b", T0 + 60, 2.0)]
+    assert read_segment(segment.path).samples == [*first, Sample("a.b", T0 + 60, 2.0)]
     with segment.path.open("ab") as stream:
         stream.write(b"R 2 0badc0de\na.b 1700000100 3.0 -\n")  # a crash mid-append
-    assert len(list(read_segment(segment.path))) == 3
+    assert len(read_segment(segment.path).samples) == 3
     log.discard(segment)
     assert list((tmp_path / "wal").glob("*.wal")) == []
     log.close()
@@ -56,7 +60,7 @@ def test_concurrent_writers_share_fsyncs(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     (segment,) = log.closed_segments(rotate=True)
-    assert len(list(read_segment(segment.path))) == 400
+    assert len(read_segment(segment.path).samples) == 400
     assert log.syncs < 400
     log.close()
 
@@ -78,7 +82,7 @@ def test_segments_of_live_processes_are_not_taken_over(tmp_path: Path) -> None:
     dead.close()  # closed without discarding: what a killed process leaves
     other = make_log(tmp_path / "wal")
     (orphan,) = other.orphans()
-    assert [s.metric for s in read_segment(orphan.path)] == ["a.c"]
+    assert [s.metric for s in read_segment(orphan.path).samples] == ["a.c"]
     other.discard(orphan)
     live.close()
     other.close()
@@ -202,3 +206,21 @@ def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_pat
     assert list(wal.glob("*.wal")) == []
     assert last_update(metric_path(config.root, "a.b")) == T0 + 60  # trimming flushed it first
     archive.close()
+
+
+def test_a_replay_logs_its_segments_samples_seconds_and_what_it_set_aside(
+    rrdcached: Rrdcached, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    wal = tmp_path / "wal"
+    dead = make_log(wal)
+    dead.append([Sample("a.b", T0 + 60, 1.0), Sample("a.c", T0 + 60, 2.0)], epoch=1)
+    dead.close()  # what a killed process leaves
+    config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
+    with caplog.at_level(logging.INFO, logger="rrdarchive.durability"):
+        Archive(config, clock=lambda: NOW).close()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("replay:")]
+    assert re.fullmatch(
+        r"replay: 1 segment\(s\) \(1 of dead processes\), 2 sample\(s\) in \d+\.\d\d s;"
+        r" set aside: 0 sample\(s\) of 0 metric\(s\), 0 damaged range\(s\)",
+        line,
+    ), line
