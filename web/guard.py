@@ -38,7 +38,14 @@ log = logging.getLogger(__name__)
 
 class FailureLimiter:
     """Counts failed logins per client address in the database (every worker and host
-    shares the count; see :mod:`web.limitstore`); too many in the window means 429."""
+    shares the count; see :mod:`web.limitstore`); too many in the window means 429.
+
+    A password is checked only after :meth:`attempt` has charged it as a failure, in the
+    same serialised transaction that counted the earlier ones; a success takes the charge
+    back (:meth:`forgive`). Checking first and charging after the (slow, bcrypt) check let
+    a burst of concurrent guesses all pass the check before any failure was written: 24
+    at once against ``max_failures: 3`` all got their password tried.
+    """
 
     def __init__(
         self, engine: Callable[[], Engine], limit: int, clock: Callable[[], float] = time.time
@@ -53,20 +60,37 @@ class FailureLimiter:
             recent = connection.execute(
                 sa.select(sa.func.count())
                 .select_from(login_failures)
-                .where((login_failures.c.client == client) & (login_failures.c.at >= horizon))
+                .where((login_failures.c.client == client[:64]) & (login_failures.c.at >= horizon))
             ).scalar_one()
         return bool(recent >= self.limit)
 
-    def fail(self, client: str) -> None:
+    def attempt(self, client: str) -> int | None:
+        """Charge one login attempt ahead as a failure; its id, or None when blocked."""
         now = self._clock()
+        client = client[:64]
+        mine = login_failures.c.client == client
         with serialised(self._engine(), f"login:{client}") as connection:
             connection.execute(
-                login_failures.delete().where(
-                    (login_failures.c.client == client)
-                    & (login_failures.c.at < now - FAILURE_WINDOW)
-                )
+                login_failures.delete().where(mine & (login_failures.c.at < now - FAILURE_WINDOW))
             )
-            connection.execute(login_failures.insert().values(client=client[:64], at=now))
+            recent = connection.execute(
+                sa.select(sa.func.count()).select_from(login_failures).where(mine)
+            ).scalar_one()
+            if recent >= self.limit:
+                return None
+            charged = connection.execute(login_failures.insert().values(client=client, at=now))
+            key = charged.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def forgive(self, attempt: int) -> None:
+        """The attempt succeeded: it is no failure."""
+        with self._engine().begin() as connection:
+            connection.execute(login_failures.delete().where(login_failures.c.id == attempt))
+
+    def fail(self, client: str) -> None:
+        """Count a failure that was not charged ahead (an unknown API token)."""
+        self.attempt(client)  # None (not counted) once the window is already full
 
 
 @dataclass
@@ -113,12 +137,14 @@ def _identify() -> User:
             return user
     basic = request.authorization
     if basic is not None and basic.type == "basic":
-        if limiter.blocked(client):
+        attempt = limiter.attempt(client)
+        if attempt is None:
             abort(_too_many())
         user = auth.from_password(basic.username or "", basic.password or "")
         if user is None:
-            _fail(limiter, client, "wrong user name or password")
-        return cast(User, user)
+            abort(_challenge("wrong user name or password"))  # charged by attempt()
+        limiter.forgive(attempt)
+        return user
     return auth.anonymous()
 
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +211,25 @@ def test_trusted_proxies_default_to_loopback_and_a_bad_address_names_its_line(
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=r"rexmon.yaml:\d+: .*trusted_proxies.*'nginx"):
         load_server_config(path)
+
+
+def test_a_burst_of_concurrent_bad_logins_gets_no_more_tries_than_max_failures(
+    tmp_path: Path, stopped_after: list[RexmonServer]
+) -> None:
+    server = served(tmp_path, auth={"max_failures": 3})
+    stopped_after.append(server)
+    olivia = ("olivia", USERS["olivia"][0])
+    for _ in range(5):  # a login that succeeds is charged, then forgiven
+        assert requests.get(f"{server.url}/api/v1/downtimes", auth=olivia).status_code == 200
+    start = threading.Barrier(24)
+
+    def guess(n: int) -> int:
+        start.wait(timeout=10)
+        url = f"{server.url}/api/v1/downtimes"
+        return requests.get(url, auth=("mallory", f"guess-{n}"), timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        codes = list(pool.map(guess, range(24)))
+    assert codes.count(401) == 3 and codes.count(429) == 21, codes
+    right = requests.get(f"{server.url}/api/v1/downtimes", auth=olivia)
+    assert right.status_code == 429  # the address stays blocked, whatever it sends
