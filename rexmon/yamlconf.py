@@ -7,6 +7,7 @@ getters and raise through :meth:`Node.error`, which yields messages such as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,6 +70,19 @@ def load_yaml(path: Path | str) -> Node:
     return parse_yaml(text, source)
 
 
+_UNQUOTED_CONDITION = re.compile(r":\s*([<>|]=?\s*\S.*)$")
+
+
+def _hint(text: str, line: int) -> str:
+    """What to do about the usual mistake: a condition like ``> 90`` left unquoted (YAML
+    reads ``>`` and ``|`` as the start of a block of text)."""
+    lines = text.splitlines()
+    found = _UNQUOTED_CONDITION.search(lines[line - 1]) if 0 < line <= len(lines) else None
+    if found is None:
+        return ""
+    return f"; quote the value: write '\"{found.group(1).strip()}\"'"
+
+
 def parse_yaml(text: str, source: str = "<string>") -> Node:
     """Parse YAML text; ``source`` names it in error messages."""
     loader = _LineLoader(text)
@@ -78,7 +92,8 @@ def parse_yaml(text: str, source: str = "<string>") -> Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 0
-        raise ConfigError(f"invalid YAML: {exc.problem}", source=source, line=line) from None
+        message = f"invalid YAML: {exc.problem}" + _hint(text, line)
+        raise ConfigError(message, source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=source) from None
     finally:

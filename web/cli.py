@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import yaml
 
+from alarmd.rules import load_rules_without_secrets
 from rexmon.demo import LaunchError, run_demo
 from rexmon.errors import RexmonError
 from rexmon.metric import sanitize_component, validate_glob
@@ -51,9 +52,20 @@ def load(ctx: click.Context) -> ServerConfig:
 def check_config(ctx: click.Context) -> None:
     """Validate the configuration and say what it sets up."""
     config = load(ctx)
+    rules_file = config.alarmd.rules
+    if not rules_file.exists():
+        raise click.ClickException(
+            f"{rules_file}: the alarm rules file (alarmd.rules) does not exist; the web app"
+            " draws thresholds from it (an empty one says `rules: []`)"
+        )
+    try:
+        rules = load_rules_without_secrets(rules_file)
+    except RexmonError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{ctx.obj}: OK")
     click.echo(f"  archive root: {config.archive.root}")
     click.echo(f"  push tokens: {len(load_tokens(config.web))}")
+    click.echo(f"  alarm rules: {len(rules.rules)} from {rules_file}")
 
 
 @main.command()

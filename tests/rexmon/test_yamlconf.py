@@ -58,3 +58,12 @@ def test_syntax_errors_and_duplicate_keys_name_the_line(tmp_path: Path) -> None:
         parse_yaml("a: 1\na: 2\n")
     with pytest.raises(ConfigError, match="cannot read"):
         load_yaml(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("condition", [">= 2", "> 90", ">90"])
+def test_an_unquoted_condition_gets_told_to_quote_it(condition: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_yaml(f"rules:\n  - name: r\n    critical: {condition}\n", "alarms.yaml")
+    message = str(info.value)
+    assert message.startswith("alarms.yaml:3: invalid YAML: ")
+    assert message.endswith(f"""; quote the value: write '"{condition}"'""")

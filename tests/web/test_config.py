@@ -82,9 +82,13 @@ def test_the_cli_makes_tokens_and_checks_the_config(tmp_path: Path) -> None:
     assert (tmp_path / "tokens.yaml").stat().st_mode & 0o077 == 0
     registry = TokenRegistry(load_tokens(load_server_config(path).web))
     assert registry.find(secret) is not None
+    no_rules = runner.invoke(main, ["--config", str(path), "check-config"])
+    assert no_rules.exit_code == 1
+    assert "the alarm rules file (alarmd.rules) does not exist" in no_rules.output
+    (tmp_path / "alarms.yaml").write_text("rules: []\n")
     checked = runner.invoke(main, ["--config", str(path), "check-config"])
-    assert checked.exit_code == 0
-    assert "push tokens: 1" in checked.output
+    assert checked.exit_code == 0, checked.output
+    assert "push tokens: 1" in checked.output and "alarm rules: 0 from" in checked.output
     broken = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "check-config"])
     assert broken.exit_code == 1
     assert "cannot read" in broken.output
