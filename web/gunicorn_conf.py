@@ -4,6 +4,10 @@
   crash is replayed then, not inside somebody's first request.
 - A worker that exits closes the archive, so rrdcached flushes and the log is trimmed:
   a clean restart leaves nothing to replay.
+- ``/metrics`` adds up every worker's counts: prometheus_client's multiprocess mode, in
+  ``$PROMETHEUS_MULTIPROC_DIR`` (a new directory per server run unless the environment
+  names one; emptied when the server starts). prometheus_client chooses its mode when
+  it is first imported, so the directory is set before anything imports it.
 - The worker class is gthread with read deadlines (:mod:`web.slowclients`), so a few
   clients trickling a request cannot hold every thread.
 - Ingest allocates several objects per sample. With CPython's default generation-0
@@ -18,14 +22,32 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from rexmon.errors import RexmonError
-from web.services import get_services
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="rexmon-metrics-"))
+
+from prometheus_client import multiprocess  # noqa: E402
+
+from rexmon.errors import RexmonError  # noqa: E402
+from web.services import get_services  # noqa: E402
 
 GC_THRESHOLDS = (50_000, 20, 100)
 worker_class = "web.slowclients.DeadlineWorker"
 log = logging.getLogger(__name__)
+
+
+def on_starting(server: Any) -> None:
+    """A new server run counts from zero: forget the files of an earlier one."""
+    for leftover in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+        leftover.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges go; its counts stay in the sums."""
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -1,20 +1,24 @@
 """``GET /metrics``: rexmon's own figures in the Prometheus text format (version 0.0.4).
 
-Requests served (by method and status), samples accepted and rejected, archive write
-latency (a histogram), and the alarms by shown state plus the unsent notifications. The
-counters are this process's (each gunicorn worker has its own; Prometheus adds them up
-across scrapes of all workers or the lead takes them as a sample).
+Requests served (by method and status) and how long ingest, graphs and pages took,
+samples accepted and rejected, archive write latency (histograms), added up across the
+gunicorn workers (see :mod:`web.counters`); and, read when scraped: the alarms by shown
+state, the unsent notifications (alarmd's outbox), the write-ahead log not yet trimmed
+and rrdcached's queue.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from alarmd.alarmstate import AlarmState
+from rrdarchive.config import ArchiveConfig
+from rrdarchive.errors import ArchiveError
+from rrdarchive.rrdcached import RrdcachedClient
 from web.auth import Role
-from web.counters import WRITE_BUCKETS, ServerCounters
 from web.guard import require
 from web.services import get_services
 
@@ -22,9 +26,22 @@ bp = Blueprint("selfmetrics", __name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+TIMED = ("ingest.", "graphs.", "status.", "alarms.", "downtimes.")
+
+
+@bp.before_app_request
+def start_clock() -> None:
+    g.rexmon_started = time.perf_counter()
+
+
 @bp.after_app_request
 def count_request(response: Response) -> Response:
-    get_services().counters.count_request(request.method, response.status_code)
+    counters = get_services().counters
+    counters.count_request(request.method, response.status_code)
+    endpoint = request.endpoint or ""
+    started = g.get("rexmon_started")
+    if started is not None and endpoint.startswith(TIMED):
+        counters.time_request(endpoint, time.perf_counter() - started)
     return response
 
 
@@ -34,32 +51,44 @@ def metrics() -> Response:
     services = get_services()
     store = services.alarm_store
     by_state = Counter(record.shown_state for record in store.records())
-    lines = render_counters(services.counters)
-    lines += _family("rexmon_alarms", "gauge", "Alarms by shown state.")
+    lines = _family("rexmon_alarms", "gauge", "Alarms by shown state.")
     lines += [
         f'rexmon_alarms{{state="{state.value}"}} {by_state.get(state, 0)}' for state in AlarmState
     ]
     lines += _family("rexmon_notifications_pending", "gauge", "Notifications not yet sent.")
     lines.append(f"rexmon_notifications_pending {store.outbox.pending_count()}")
-    return Response("\n".join(lines) + "\n", content_type=CONTENT_TYPE)
+    lines += _archive_backlog(services.config.archive)
+    text = services.counters.render().decode() + "\n".join(lines) + "\n"
+    return Response(text, content_type=CONTENT_TYPE)
 
 
-def render_counters(counters: ServerCounters) -> list[str]:
-    data = counters.snapshot()
-    lines = _family("rexmon_http_requests_total", "counter", "HTTP requests served.")
-    for (method, status), count in sorted(data.requests.items()):
-        lines.append(f'rexmon_http_requests_total{{method="{method}",status="{status}"}} {count}')
-    lines += _family("rexmon_samples_accepted_total", "counter", "Samples stored.")
-    lines.append(f"rexmon_samples_accepted_total {data.samples_accepted}")
-    lines += _family("rexmon_samples_rejected_total", "counter", "Samples refused.")
-    lines.append(f"rexmon_samples_rejected_total {data.samples_rejected}")
-    name = "rexmon_archive_write_seconds"
-    lines += _family(name, "histogram", "Time to store one ingest batch durably.")
-    for bound, count in zip(WRITE_BUCKETS, data.write_buckets, strict=True):
-        lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
-    lines.append(f'{name}_bucket{{le="+Inf"}} {data.write_count}')
-    lines.append(f"{name}_sum {data.write_seconds!r}")
-    lines.append(f"{name}_count {data.write_count}")
+def _archive_backlog(config: ArchiveConfig) -> list[str]:
+    """The write-ahead log not yet trimmed and rrdcached's queue (with rrdcached only)."""
+    if config.rrdcached is None:
+        return []
+    segments = list(config.wal_dir.glob("*.wal"))
+    size = 0
+    for segment in segments:
+        try:
+            size += segment.stat().st_size
+        except FileNotFoundError:  # trimmed meanwhile
+            pass
+    lines = _family("rexmon_wal_segments", "gauge", "Write-ahead log segments on disk.")
+    lines.append(f"rexmon_wal_segments {len(segments)}")
+    lines += _family("rexmon_wal_bytes", "gauge", "Bytes in write-ahead log segments.")
+    lines.append(f"rexmon_wal_bytes {size}")
+    client = RrdcachedClient(config.rrdcached, config.root, timeout=5)
+    try:
+        queue = client.stats().get("QueueLength")
+    except ArchiveError:
+        queue = None  # down: the gauge is absent, ingest says 503
+    finally:
+        client.close()
+    if queue is not None:
+        lines += _family(
+            "rexmon_rrdcached_queue_length", "gauge", "Files rrdcached has yet to write."
+        )
+        lines.append(f"rexmon_rrdcached_queue_length {queue}")
     return lines
 
 
