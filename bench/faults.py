@@ -268,11 +268,11 @@ class Site:
 
     def _restart_master(self, workers: list[int]) -> None:
         """The orphaned workers leave on their own (they watch their parent); what is
-        still there after 10 s gets SIGKILL, as systemd's final kill of the unit."""
+        still there after 3 s gets SIGKILL, as systemd's final kill of the unit."""
         assert self.web.process is not None
         self.web.process.wait(timeout=10)
         self.web.process = None
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 3
         while any(psutil.pid_exists(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         for pid in workers:
@@ -454,11 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         return run(args, args.workdir)
-    keep = [False]
-    with scratch_directory("rexmon-faults-", keep=False) as directory:
+    with scratch_directory("rexmon-faults-") as directory:
         code = run(args, directory)
-        if code:
-            keep[0] = True
+        if code:  # kept for inspection
             kept = Path(str(directory) + ".kept")
             os.rename(directory, kept)
             directory.mkdir()
