@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench soak deps venv clean
+.PHONY: run test lint unit bench soak faults deps venv clean
 
 run: deps venv
 	$(BIN)/rexmon-web demo
@@ -27,6 +27,9 @@ bench: deps venv
 
 soak: deps venv
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+faults: deps venv
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 deps:
 	@scripts/install-debian-deps $(DEBIAN_PACKAGES)
