@@ -55,7 +55,15 @@ class Sample:
 
 
 def make_sample(metric: object, time: object, value: object, type: object = None) -> Sample:
-    """Validate the parts of a sample and build it; raises :class:`InvalidSample`."""
+    """Validate the parts of a sample and build it; raises :class:`InvalidSample`.
+
+    Time and value may be numbers or their text form (a plaintext line, a WAL record):
+    text is what those formats are made of. JSON samples go through
+    :func:`sample_from_json`, which takes numbers only."""
+    return _build(metric, _text_time(time), _text_value(value), type)
+
+
+def _build(metric: object, time: object, value: object, type: object) -> Sample:
     try:
         name = validate_metric(metric)
     except InvalidMetricName as exc:
@@ -91,7 +99,7 @@ def sample_from_json(obj: object) -> Sample:
     for field in ("metric", "time", "value"):
         if field not in obj:
             raise InvalidSample(f"missing field {field!r}")
-    return make_sample(obj["metric"], obj["time"], obj["value"], obj.get("type"))
+    return _build(obj["metric"], obj["time"], obj["value"], obj.get("type"))
 
 
 def parse_plaintext_line(line: str) -> Sample:
@@ -110,6 +118,46 @@ def iter_plaintext(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+class HugeInt:
+    """An integer literal too long to convert: JSON parsing keeps it as this marker.
+
+    Python refuses to convert integer text of more than 4300 digits (ValueError), which
+    would sink the whole body; the sample holding it is rejected alone instead."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+MAX_INT_DIGITS = 40  # far beyond any time or double-sized integer, far below 4300
+
+
+def parse_json_int(text: str) -> int | HugeInt:
+    """``json.loads(parse_int=...)``: an int, or :class:`HugeInt` for an absurdly long one."""
+    return HugeInt(len(text)) if len(text) > MAX_INT_DIGITS else int(text)
+
+
+def _text_time(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidSample(f"time must be an integer UNIX time in seconds, got {value[:40]!r}")
+    return HugeInt(len(value)) if len(value) > MAX_INT_DIGITS else int(value)
+
+
+def _text_value(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidSample(f"value must be a number, got {value[:40]!r}") from None
+    if math.isinf(number) and "inf" not in value.lower():
+        raise InvalidSample("value out of range")  # digits beyond a double
+    return number
+
+
 def _parse_time(value: object) -> int:
     if isinstance(value, bool):
         raise InvalidSample("time must be an integer UNIX time, got a boolean")
@@ -117,13 +165,20 @@ def _parse_time(value: object) -> int:
         result = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         result = int(value)
-    elif isinstance(value, str) and value.isascii() and value.isdigit():
-        result = int(value)
+    elif isinstance(value, HugeInt):
+        raise InvalidSample("time out of range")
+    elif isinstance(value, str):
+        raise InvalidSample("time must be a number, got a string")
     else:
         raise InvalidSample(f"time must be an integer UNIX time in seconds, got {value!r}")
     if result <= 0:
         raise InvalidSample(f"time must be positive, got {result}")
+    if result > MAX_TIME:
+        raise InvalidSample("time out of range")
     return result
+
+
+MAX_TIME = 2**62  # rrdtool keeps times in a signed 64-bit time_t
 
 
 def _parse_value(value: object) -> float | None:
@@ -135,12 +190,11 @@ def _parse_value(value: object) -> float | None:
         try:
             number = float(value)
         except OverflowError:
-            raise InvalidSample("value is too large for a double") from None
+            raise InvalidSample("value out of range") from None
+    elif isinstance(value, HugeInt):
+        raise InvalidSample("value out of range")
     elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            raise InvalidSample(f"value must be a number, got {value[:40]!r}") from None
+        raise InvalidSample("value must be a number, got a string")
     else:
         raise InvalidSample(f"value must be a number or null, got {type(value).__name__}")
     if not math.isfinite(number):

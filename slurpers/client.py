@@ -38,9 +38,14 @@ class Rejection:
 class PushResult:
     accepted: int
     rejected: tuple[Rejection, ...] = ()
+    omitted: int = 0  # rejected for good but left out of the server's list (it is capped)
 
     def __add__(self, other: PushResult) -> PushResult:
-        return PushResult(self.accepted + other.accepted, self.rejected + other.rejected)
+        return PushResult(
+            self.accepted + other.accepted,
+            self.rejected + other.rejected,
+            self.omitted + other.omitted,
+        )
 
 
 class _TooLarge(Exception):
@@ -91,7 +96,11 @@ class IngestClient:
         except ServerUnavailable as exc:
             raise ServerUnavailable(str(exc), unsent=exc.unsent or samples[half:]) from None
         shifted = tuple(replace(r, index=r.index + half) for r in second.rejected)
-        return PushResult(first.accepted + second.accepted, first.rejected + shifted)
+        return PushResult(
+            first.accepted + second.accepted,
+            first.rejected + shifted,
+            first.omitted + second.omitted,
+        )
 
     def _post_retrying(self, samples: list[Sample], retry: bool) -> PushResult:
         attempts = self.retries + 1 if retry else 1
@@ -150,7 +159,9 @@ def _parse_result(response: requests.Response, count: int) -> PushResult:
             )
             for item in document.get("rejected", [])
         )
-        return PushResult(int(document["accepted"]), rejected)
+        return PushResult(
+            int(document["accepted"]), rejected, int(document.get("rejected_omitted", 0))
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning(
             "server answered %d with an unreadable body; counting all as accepted",

@@ -108,13 +108,14 @@ class _Sender:
         self.summary.sent += result.accepted
         final = [r for r in result.rejected if not r.retry]
         again = [samples[r.index] for r in result.rejected if r.retry]
-        self.summary.rejected += len(final)
+        self.summary.rejected += len(final) + result.omitted
         for rejection in final[:MAX_LOGGED_REJECTIONS]:
             log.warning(
                 "rejected sample %d (%s): %s", rejection.index, rejection.metric, rejection.error
             )
-        if len(final) > MAX_LOGGED_REJECTIONS:
-            log.warning("... and %d more rejected", len(final) - MAX_LOGGED_REJECTIONS)
+        more = len(final) + result.omitted - MAX_LOGGED_REJECTIONS
+        if more > 0:
+            log.warning("... and %d more rejected", more)
         if again:
             first = next(r for r in result.rejected if r.retry)
             log.warning(

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rexmon.errors import InvalidSample, RexmonError
-from rexmon.sample import Sample, iter_plaintext, parse_plaintext_line, sample_from_json
+from rexmon.sample import (
+    Sample,
+    iter_plaintext,
+    parse_json_int,
+    parse_plaintext_line,
+    sample_from_json,
+)
 
 MAX_ECHO = 300
+MAX_REASON = 300  # characters of a rejection's reason in the answer
 MAX_GZIP_MEMBERS = 16
 
 
@@ -36,7 +43,8 @@ class Rejection:
     retry: bool = False  # refused for a passing reason of the server's: send it again later
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"index": self.index, "metric": self.metric, "error": self.error}
+        error = self.error if len(self.error) <= MAX_REASON else self.error[:MAX_REASON] + "..."
+        data: dict[str, Any] = {"index": self.index, "metric": self.metric, "error": error}
         if self.line is not None:
             data["line"] = self.line
         if self.retry:
@@ -110,7 +118,15 @@ def _too_many(max_samples: int) -> BatchTooLarge:
 
 def _parse_json(text: str, max_samples: int | None) -> Batch:
     try:
-        document = json.loads(text)
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            # an integer literal of more than 4300 digits: parse again, keeping such
+            # literals as markers that reject their sample alone (a Python parse_int
+            # on every body would slow the usual one down)
+            document = json.loads(text, parse_int=parse_json_int)
     except (ValueError, RecursionError) as exc:
         raise MalformedBatch(f"body is not valid JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("samples"), list):

@@ -28,11 +28,11 @@ def test_a_json_sample_round_trips() -> None:
         ({"metric": "a.b", "time": -5, "value": 1}, "positive"),
         ({"metric": "a.b", "time": 1.5, "value": 1}, "integer UNIX time"),
         ({"metric": "a.b", "time": True, "value": 1}, "boolean"),
-        ({"metric": "a.b", "time": "-1h", "value": 1}, "integer UNIX time"),
-        ({"metric": "a.b", "time": 1, "value": "NaN"}, "finite"),
-        ({"metric": "a.b", "time": 1, "value": "inf"}, "finite"),
+        ({"metric": "a.b", "time": "-1h", "value": 1}, "time must be a number, got a string"),
+        ({"metric": "a.b", "time": 1, "value": "NaN"}, "value must be a number, got a string"),
         ({"metric": "a.b", "time": 1, "value": float("inf")}, "finite"),
-        ({"metric": "a.b", "time": 1, "value": 10**400}, "too large"),
+        ({"metric": "a.b", "time": 1, "value": 10**400}, "value out of range"),
+        ({"metric": "a.b", "time": 10**30, "value": 1}, "time out of range"),
         ({"metric": "a.b", "time": 1, "value": "high"}, "must be a number"),
         ({"metric": "a.b", "time": 1, "value": [1]}, "number or null"),
         ({"metric": "a.b", "time": 1, "value": 1, "type": "COUNTERX"}, "type must be"),
@@ -51,6 +51,25 @@ def test_plaintext_lines_are_graphite_format() -> None:
         parse_plaintext_line("a.b 4.5")
     text = "a.b 1 1700000000\n\n  \nc.d 2 1700000000\n"
     assert [n for n, _ in iter_plaintext(text)] == [1, 4]
+
+
+def test_a_json_number_sent_as_a_string_is_refused() -> None:
+    with pytest.raises(InvalidSample, match="^value must be a number, got a string$"):
+        sample_from_json({"metric": "a.b", "time": 1700000000, "value": "12"})
+    with pytest.raises(InvalidSample, match="^time must be a number, got a string$"):
+        sample_from_json({"metric": "a.b", "time": "1700000000", "value": 12.0})
+    with pytest.raises(InvalidSample, match="^value must be a number, got a string$"):
+        sample_from_json({"metric": "a.b", "time": 1700000000, "value": "12", "type": "GAUGE"})
+
+
+def test_plaintext_numbers_are_text_and_absurd_ones_are_out_of_range() -> None:
+    assert parse_plaintext_line("a.b 12 1700000000") == Sample("a.b", 1700000000, 12.0)
+    with pytest.raises(InvalidSample, match="^value out of range$"):
+        parse_plaintext_line(f"a.b {'9' * 5000} 1700000000")
+    with pytest.raises(InvalidSample, match="^time out of range$"):
+        parse_plaintext_line(f"a.b 1 {'9' * 5000}")
+    with pytest.raises(InvalidSample, match="finite"):
+        parse_plaintext_line("a.b inf 1700000000")
 
 
 def test_the_type_hint_is_case_insensitive() -> None:

@@ -177,3 +177,22 @@ def test_a_failing_part_gives_partial_and_the_rest_is_sent(tmp_path: Path) -> No
     assert summary.exit_code == EXIT_PARTIAL
     assert got == [["host.n1.odd.state", "host.n1.odd.a"]]
     assert "unknown unit" in summary.problems[0].message
+
+
+def test_rejections_the_server_left_out_of_its_list_count_as_rejected_for_good(
+    tmp_path: Path,
+) -> None:
+    def handle(path: str, body: bytes) -> Reply:
+        count = len(json.loads(gzip.decompress(body))["samples"])
+        answer = {
+            "accepted": 0,
+            "rejected": [{"index": 0, "metric": "x", "error": "bad"}],
+            "rejected_total": count,
+            "rejected_omitted": count - 1,
+        }
+        return 200, {}, json.dumps(answer).encode()
+
+    with local_server(handle) as url:
+        config = config_for(tmp_path, url)
+        summary = run_instance(config, config.instances["demo"], clock=lambda: NOW)
+    assert (summary.sent, summary.rejected, summary.spooled) == (0, 4, 0)

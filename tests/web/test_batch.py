@@ -27,7 +27,48 @@ def test_each_bad_sample_is_rejected_alone_with_its_index() -> None:
     )
     assert [index for index, _ in batch.samples] == [0, 4]
     assert [(r.index, r.metric) for r in batch.rejected] == [(1, "../etc"), (2, "a.c"), (3, None)]
-    assert "finite" in batch.rejected[1].error
+    assert batch.rejected[1].error == "value must be a number, got a string"
+
+
+def test_a_json_string_for_a_number_rejects_that_sample_alone() -> None:
+    batch = parse_batch(
+        body(
+            [
+                {"metric": "a.b", "time": 1700000000, "value": "12"},
+                {"metric": "a.c", "time": "1700000000", "value": 12},
+                {"metric": "a.d", "time": 1700000000, "value": 12},
+            ]
+        ),
+        "application/json",
+    )
+    assert [index for index, _ in batch.samples] == [2]
+    assert [(r.index, r.error) for r in batch.rejected] == [
+        (0, "value must be a number, got a string"),
+        (1, "time must be a number, got a string"),
+    ]
+
+
+def test_a_huge_integer_rejects_its_sample_alone_in_json_and_plaintext() -> None:
+    huge = "9" * 5000
+    raw = (
+        '{"samples": ['
+        f'{{"metric": "a.b", "time": 1700000000, "value": {huge}}},'
+        f'{{"metric": "a.c", "time": {huge}, "value": 1}},'
+        '{"metric": "a.d", "time": 1700000000, "value": 2}]}'
+    ).encode()
+    batch = parse_batch(raw, "application/json")
+    assert [(index, s.metric) for index, s in batch.samples] == [(2, "a.d")]
+    assert [(r.index, r.error) for r in batch.rejected] == [
+        (0, "value out of range"),
+        (1, "time out of range"),
+    ]
+    text = f"a.b {huge} 1700000000\na.c 1 {huge}\na.d 2 1700000000\n".encode()
+    batch = parse_batch(text, "text/plain")
+    assert [(index, s.metric) for index, s in batch.samples] == [(2, "a.d")]
+    assert [(r.index, r.error) for r in batch.rejected] == [
+        (0, "value out of range"),
+        (1, "time out of range"),
+    ]
 
 
 def test_json_nan_and_infinity_literals_are_rejected_per_sample() -> None:
