@@ -82,9 +82,13 @@ def run_and_stop(demo: subprocess.Popen[str], port: int, tmp_path: Path) -> None
         assert "Traceback" not in printed, printed[-3000:]
         assert not [child for child in children if alive(child)]
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait(timeout=10)
+        if demo.poll() is None:  # a failed check: let the launcher stop its children
+            demo.terminate()
+            try:
+                demo.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait(timeout=10)
         reader.join(timeout=10)
 
 
