@@ -268,3 +268,15 @@ def test_an_open_flexible_window_waits_for_a_problem_on_the_pages_and_in_the_api
     assert filed.json()["waiting_for_problem"] is True
     page = http.get(f"{rexmon_server.url}/downtimes?state=upcoming", timeout=10).text
     assert "window open, waiting for a problem" in page
+
+
+def test_an_ambiguous_scope_glob_is_refused_with_400_and_the_reason(
+    rexmon_server: RexmonServer,
+) -> None:
+    dana, url = api(rexmon_server, "dana")
+    body = {"scopes": ["[z-a!]" * 7 + "*"], "duration": "1h", "reason": "x"}
+    refused = dana.post(url, json=body, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert "range z-a" in refused.json()["errors"]["scopes"]
+    listed = dana.get(url, params={"scope": "[]-[!]*"}, timeout=10)
+    assert listed.status_code == 400 and "class" in listed.text
