@@ -116,3 +116,11 @@ def test_a_long_scope_is_decided_quickly_or_refused() -> None:
     assert not glob_within(scope, "host.*b*")
     assert glob_within(scope, "host.*")
     assert MAX_CONTAINMENT_STATES <= 50_000
+
+
+def test_the_parsed_glob_cache_stays_at_its_bound_under_100k_distinct_globs() -> None:
+    bound = parse_glob.cache_info().maxsize
+    assert bound is not None and bound <= 1024
+    for number in range(100_000):
+        parse_glob(f"host.node{number}.*")
+    assert parse_glob.cache_info().currsize == bound
