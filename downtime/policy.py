@@ -21,6 +21,8 @@ from downtime.errors import ScopeRefused
 from rexmon.globs import glob_matcher, glob_within, validate_glob
 from rexmon.yamlconf import Node
 
+FILTER_BUDGET = 200  # automaton states per comparison: filters take anonymous globs
+
 __all__ = ["Actor", "ScopePolicy", "glob_within", "scope_policy_from_node", "touches"]
 
 
@@ -64,7 +66,9 @@ def touches(scopes: tuple[str, ...], glob: str) -> bool:
     a scope matches it as a metric id, or one glob lies within the other. Used by the
     ``--scope`` filters of the CLI and the web pages."""
     return any(
-        glob_matcher(scope)(glob) or glob_within(scope, glob) or glob_within(glob, scope)
+        glob_matcher(scope)(glob)
+        or glob_within(scope, glob, budget=FILTER_BUDGET)
+        or glob_within(glob, scope, budget=FILTER_BUDGET)
         for scope in scopes
     )
 
