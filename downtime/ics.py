@@ -10,6 +10,7 @@ shows its triggered window, or its whole filing window while it waits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from rexmon.timespec import format_duration
 
 PRODID = "-//rexmon//downtime//EN"
 MAX_TZ_YEARS = 20
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but HTAB and LF (escaped after)
 
 
 def render_ics(downtimes: Iterable[Downtime], *, domain: str = "rexmon") -> str:
@@ -171,13 +173,13 @@ def _offset_text(offset: timedelta) -> str:
 
 
 def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\n")
-        .replace("\n", "\\n")
-    )
+    """TEXT as RFC 5545 3.3.11 writes it: ``\\``, ``\\;``, ``\\,`` and ``\\n`` for any line
+    break (CRLF, lone CR or LF); other control characters, which TEXT may not hold, are
+    dropped — a raw CR would end the content line and let a reason inject properties."""
+    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    return text.replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:

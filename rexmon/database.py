@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 
 from rexmon.errors import SchemaError
 
 Migration = Callable[[Connection], None]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_READONLY = 8  # primary result code; extended ones (DBMOVED, ...) share the low byte
 _IMMEDIATE = "rexmon_immediate"
 _PG_MIGRATION_LOCK = 0x7265786D  # "rexm": advisory lock id serialising migrations
 
@@ -92,6 +93,16 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # A connection opened while the file (or its directory) was read-only stays
+        # read-only for good, and the pool keeps it: writes would fail until a restart.
+        # Treat SQLITE_READONLY (any extended code) like a lost connection, so the pool is
+        # emptied and the next use opens the file afresh.
+        code = getattr(context.original_exception, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF == SQLITE_READONLY:
+            context.is_disconnect = True
 
 
 @contextmanager

@@ -29,10 +29,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def escape_text(text: str) -> str:
     """Text safe inside a graph element: control characters dropped, ``\\`` and ``:`` escaped."""
     cleaned = _CONTROL.sub(" ", text)[:MAX_LABEL]
-    escaped = cleaned.replace("\\", "\\\\").replace(":", "\\:")
-    # rrdtool reads a final backslash + letter (\c, \l, \n ...) as a layout code even when
-    # the backslash is escaped: a trailing space keeps the text as written
-    return escaped + " " if escaped[-2:-1] == "\\" and escaped[-1:].isalpha() else escaped
+    # rrdtool unescapes the text, then reads a backslash in the second-to-last place as a
+    # layout code (\c, \l, \n ...) and fails on any it does not know (a reason ending in
+    # "\\" or "\\:"): trailing spaces move every backslash away from that place
+    pad = 2 if cleaned.endswith("\\") else 1 if cleaned[-2:-1] == "\\" else 0
+    return cleaned.replace("\\", "\\\\").replace(":", "\\:") + " " * pad
 
 
 def escape_path(path: Path) -> str:

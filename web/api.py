@@ -36,7 +36,8 @@ def list_downtimes() -> Any:
         found = store.find(state, at=now)
         scope = request.args.get("scope")
         if scope:
-            found = [d for d in found if touches(d.scopes, validate_glob(scope))]
+            glob = validate_glob(scope)  # refused even when nothing is there to filter
+            found = [d for d in found if touches(d.scopes, glob)]
     except (InvalidDowntime, InvalidMetricName) as exc:
         return refusal(400, str(exc))
     zone = services.config.site.timezone

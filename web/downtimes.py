@@ -50,7 +50,8 @@ def index() -> Any:
     scope_error = None
     if scope:
         try:
-            found = [d for d in found if touches(d.scopes, validate_glob(scope))]
+            glob = validate_glob(scope)  # refused even when nothing is there to filter
+            found = [d for d in found if touches(d.scopes, glob)]
         except InvalidMetricName as exc:
             scope_error = str(exc)
     return render_template(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import icalendar
+
 from downtime.ics import render_ics
 from downtime.model import Draft, Kind
 from downtime.store import DowntimeStore
@@ -61,3 +63,21 @@ def test_a_series_keeps_its_zone_rule_and_exceptions(store: DowntimeStore) -> No
 def test_a_cancelled_downtime_is_exported_as_cancelled(store: DowntimeStore) -> None:
     added = store.add(Draft(("host.node01.*",), NOW, NOW + 60, "oops"), ALICE)
     assert "STATUS:CANCELLED" in unfold(render_ics([store.cancel(added.id, ALICE)]))
+
+
+def test_line_breaks_and_separators_in_a_reason_are_escaped_and_lines_folded(
+    store: DowntimeStore,
+) -> None:
+    reason = "one\rDESCRIPTION:injected\r\nBEGIN:VEVENT\nends with \\; a, b\x07 é" + "ü" * 60
+    added = store.add(Draft(("host.node01.*",), NOW, NOW + 3600, reason), ALICE)
+    text = render_ics([added])
+    assert text.endswith("\r\n")
+    for line in text[:-2].split("\r\n"):
+        assert "\r" not in line and "\n" not in line, line
+        assert len(line.encode("utf-8")) <= 75, line
+        assert line.isprintable(), line
+    events = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    assert len(events) == 1
+    expected = reason.replace("\r\n", "\n").replace("\r", "\n").replace("\x07", "")
+    assert str(events[0]["SUMMARY"]) == f"[planned] {expected}"
+    assert "DESCRIPTION:injected" not in unfold(text)

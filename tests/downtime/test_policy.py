@@ -7,7 +7,7 @@ from downtime.errors import ScopeRefused
 from downtime.model import Draft
 from downtime.policy import Actor, ScopePolicy, glob_within, scope_policy_from_node
 from downtime.store import DowntimeStore
-from rexmon.errors import ConfigError
+from rexmon.errors import ConfigError, InvalidMetricName
 from rexmon.yamlconf import parse_yaml
 from tests.downtime.conftest import NOW, Clock
 
@@ -89,3 +89,29 @@ def test_a_bad_glob_in_a_policy_names_its_line() -> None:
     node = parse_yaml("users:\n  alice:\n    - host.node0*\n    - host/etc\n", "etc/rexmon.yaml")
     with pytest.raises(ConfigError, match=r"etc/rexmon.yaml:4: users.alice\[1\]"):
         scope_policy_from_node(node)
+
+
+NODE01 = ScopePolicy(users={"nina": ("host.node01.*",)})
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "[z-a!]" * 12 + "*",
+        "[]-[!]" * 12 + "*",
+        "[!]" * 12 + "*",
+        "host.node01[.]x.*",
+        "host.node01.[]]",
+        "host.node01.[a-]x]",
+    ],
+)
+def test_fnmatch_tricks_cannot_widen_an_operator_s_scope(scope: str) -> None:
+    with pytest.raises((InvalidMetricName, ScopeRefused)):
+        NODE01.check(Actor("nina"), scope)
+
+
+def test_a_scope_within_the_union_of_an_operator_s_globs_is_allowed() -> None:
+    both = ScopePolicy(users={"nina": ("host.node0[0-4].*", "host.node0[5-9].*")})
+    both.check(Actor("nina"), "host.node0[0-9].cpu")
+    with pytest.raises(ScopeRefused):
+        both.check(Actor("nina"), "host.node0?.cpu")

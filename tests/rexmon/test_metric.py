@@ -6,6 +6,7 @@ import pytest
 
 from rexmon.errors import InvalidMetricName
 from rexmon.metric import (
+    _validated,
     glob_matcher,
     glob_prefix,
     join_metric,
@@ -98,3 +99,11 @@ def test_a_glob_prefix_is_its_literal_leading_components() -> None:
 def test_it_refuses_unusable_globs(pattern: str) -> None:
     with pytest.raises(InvalidMetricName):
         validate_glob(pattern)
+
+
+def test_the_valid_name_cache_stays_at_its_bound_under_100k_distinct_names() -> None:
+    bound = _validated.cache_info().maxsize
+    assert bound is not None and bound <= 1 << 13
+    for number in range(100_000):
+        validate_metric(f"host.node{number}.cpu")
+    assert _validated.cache_info().currsize == bound

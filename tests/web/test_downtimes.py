@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
+from downtime.store import DowntimeStore
+from rexmon.database import open_database
 from tests.fixtures_server import USERS, RexmonServer
 
 
@@ -281,3 +286,45 @@ def test_the_history_on_the_page_shows_times_not_unix_seconds(rexmon_server: Rex
     history = page.split("<h2>History</h2>")[1]
     assert "<code>start</code>: " in history
     assert not re.search(r"\b1[0-9]{9}\b", history), history
+
+
+def test_an_ambiguous_scope_glob_is_refused_with_400_and_the_reason(
+    rexmon_server: RexmonServer,
+) -> None:
+    dana, url = api(rexmon_server, "dana")
+    body = {"scopes": ["[z-a!]" * 7 + "*"], "duration": "1h", "reason": "x"}
+    refused = dana.post(url, json=body, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert "range z-a" in refused.json()["errors"]["scopes"]
+    listed = dana.get(url, params={"scope": "[]-[!]*"}, timeout=10)
+    assert listed.status_code == 400 and "class" in listed.text
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """Read-only even for root (tests run as root, which ignores chmod): ``chattr +i``."""
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_writes_recover_without_a_restart_once_a_read_only_database_is_writable_again(
+    rexmon_server: RexmonServer,
+) -> None:
+    database = rexmon_server.config_path.parent / "rexmon.db"
+    setup = open_database(f"sqlite:///{database}")
+    DowntimeStore(setup).migrate()
+    setup.dispose()
+    http, url = api(rexmon_server, "olivia")
+    body = {"scopes": ["host.node01.*"], "duration": "1h", "reason": "disk swap"}
+    with immutable(database):
+        # the worker opens the file while it is read-only: SQLite opens it read-only
+        assert http.get(url, timeout=10).status_code == 200
+        refused = http.post(url, json=body, timeout=10)
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"]
+    filed = http.post(url, json=body, timeout=10)
+    assert filed.status_code == 201, filed.text
+    assert [d["id"] for d in http.get(url, timeout=10).json()["downtimes"]] == [filed.json()["id"]]

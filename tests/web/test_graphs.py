@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -274,3 +275,18 @@ def test_the_legend_names_a_few_downtimes_and_counts_the_rest() -> None:
 )
 def test_the_unit_comes_from_the_metric_name(metric: str, unit: str) -> None:
     assert unit_of(metric) == unit
+
+
+@pytest.mark.parametrize("reason", ["ends with \\", "\\:", "a\\\\:b", "%s", "x\\:\\", "\\"])
+def test_a_downtime_reason_ending_in_a_backslash_still_draws_png_and_svg(
+    server: RexmonServer, reason: str
+) -> None:
+    metric = f"host.r{reason.encode().hex()}.cpu.user_ratio"
+    last = push_history(server, metric, [0.5] * 30)
+    file_downtime(server, scopes=[metric], start=str(last - 900), end=str(last), reason=reason)
+    png = get(server, f"/graph/{metric}.png?start=-1h")
+    assert png.status_code == 200, png.text
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    svg = get(server, f"/graph/{metric}.svg?start=-1h")
+    assert svg.status_code == 200, svg.text
+    assert ElementTree.fromstring(svg.content).tag.endswith("svg")
