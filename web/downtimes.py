@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
@@ -148,7 +149,7 @@ def cancel(downtime_id: int) -> Any:
 @require(Role.VIEWER)
 def ics() -> Response:
     store = get_services().downtimes_for(current_user())
-    body = render_ics(store.find("all"), domain=request.host.split(":")[0] or "rexmon")
+    body = render_ics(store.find("all"), domain=_uid_domain())
     return Response(
         body,
         mimetype="text/calendar",
@@ -255,3 +256,10 @@ def _fields_of(downtime: Downtime) -> dict[str, str]:
 
 def _state_of(downtime: Downtime, now: int) -> str:
     return shown_state(downtime, now)
+
+
+def _uid_domain() -> str:
+    """The domain of the feed's UIDs: ``site.base_url``'s host, so that a downtime keeps
+    one UID whatever name a client used to reach the server (never the Host header)."""
+    host = urlsplit(get_services().config.site.base_url or "").hostname
+    return host or "rexmon"

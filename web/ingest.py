@@ -50,7 +50,12 @@ def post_samples() -> Any:
     total = len(batch.samples) + len(batch.rejected)
     if total and _drop_forbidden(batch, token) == total:
         services.counters.count_samples(0, total)
-        return refusal(403, f"token {token.name!r} may not write these metrics")
+        first = batch.rejected[0].metric if batch.rejected else "?"
+        return refusal(
+            403,
+            f"token {token.name!r} may write only {', '.join(token.metrics)};"
+            f" {first!r} is not among them",
+        )
     try:
         _drop_over_quota(batch, token, services)
         started = time.perf_counter()
@@ -112,7 +117,11 @@ def _drop_forbidden(batch: Batch, token: Token) -> int:
         else:
             refused += 1
             batch.rejected.append(
-                Rejection(index, sample.metric, f"token {token.name!r} may not write this metric")
+                Rejection(
+                    index,
+                    sample.metric,
+                    f"token {token.name!r} may write only {', '.join(token.metrics)}",
+                )
             )
     batch.samples = allowed
     return refused

@@ -12,6 +12,7 @@ import requests
 from downtime.store import DowntimeStore
 from rexmon.database import open_database
 from tests.fixtures_server import USERS, RexmonServer
+from web.limitstore import migrate_limits
 
 
 def session(user: str | None = None) -> requests.Session:
@@ -316,15 +317,32 @@ def test_writes_recover_without_a_restart_once_a_read_only_database_is_writable_
     database = rexmon_server.config_path.parent / "rexmon.db"
     setup = open_database(f"sqlite:///{database}")
     DowntimeStore(setup).migrate()
+    migrate_limits(setup)  # what the server does when it opens the database
     setup.dispose()
     http, url = api(rexmon_server, "olivia")
     body = {"scopes": ["host.node01.*"], "duration": "1h", "reason": "disk swap"}
     with immutable(database):
-        # the worker opens the file while it is read-only: SQLite opens it read-only
-        assert http.get(url, timeout=10).status_code == 200
+        # the worker opens the file while it is read-only: SQLite opens it read-only.
+        # (Anonymous: a password check records the attempt first, and fails closed.)
+        assert requests.get(url, timeout=10).status_code == 200
+        assert http.get(url, timeout=10).status_code == 503
         refused = http.post(url, json=body, timeout=10)
         assert refused.status_code == 503, refused.text
         assert refused.headers["Retry-After"]
     filed = http.post(url, json=body, timeout=10)
     assert filed.status_code == 201, filed.text
     assert [d["id"] for d in http.get(url, timeout=10).json()["downtimes"]] == [filed.json()["id"]]
+
+
+def test_the_ics_uids_come_from_the_sites_url_not_the_host_header(
+    rexmon_server: RexmonServer,
+) -> None:
+    http, url = api(rexmon_server, "olivia")
+    http.post(url, json={"scopes": ["a.*"], "duration": "1h", "reason": "r"}, timeout=10)
+    feeds = [
+        http.get(f"{rexmon_server.url}/downtimes.ics", headers={"Host": host}, timeout=10).text
+        for host in ("rexmon.example.org", "10.1.2.3:8080")
+    ]
+    uids = [[line for line in feed.splitlines() if line.startswith("UID:")] for feed in feeds]
+    assert uids[0] == uids[1] and len(uids[0]) == 1
+    assert uids[0][0].endswith("@127.0.0.1")  # the fixture's site.base_url

@@ -106,14 +106,16 @@ def test_a_token_writes_only_its_metrics(
     own = {"metric": "host.node01_x.cpu", "time": now, "value": 1}
     refused = push(server, [other], token=limited)
     assert refused.status_code == 403
-    assert "node01" in refused.json()["error"]
+    assert refused.json()["error"] == (
+        "token 'node01' may write only host.node01_*; 'host.node02_x.cpu' is not among them"
+    )
     mixed = push(server, [own, other], token=limited).json()
     assert mixed["accepted"] == 1
     assert mixed["rejected"] == [
         {
             "index": 1,
             "metric": "host.node02_x.cpu",
-            "error": "token 'node01' may not write this metric",
+            "error": "token 'node01' may write only host.node01_*",
         }
     ]
 
