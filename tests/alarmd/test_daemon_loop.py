@@ -151,19 +151,25 @@ def test_a_failing_cycle_is_logged_and_the_loop_goes_on(
     assert "alarm cycle failed" in caplog.text
 
 
-def test_rexmon_alarmd_run_once_as_a_real_process(tmp_path: Path, inbox: Inbox) -> None:
-    (tmp_path / "archive.yaml").write_text(
+def write_site(directory: Path, inbox: Inbox) -> Path:
+    """A site config with one rule on ``host.*.load`` that tells ``inbox``."""
+    (directory / "archive.yaml").write_text(
         "schemas:\n  - match: '*'\n    step: 1m\n    retention: 1m:1d\n"
     )
-    (tmp_path / "alarms.yaml").write_text(
+    (directory / "alarms.yaml").write_text(
         f"receivers:\n  oncall: json://127.0.0.1:{inbox.port}/\nrules:\n"
         "  - {name: load, match: 'host.*.load', critical: '> 10', receivers: [oncall]}\n"
     )
-    config = tmp_path / "rexmon.yaml"
+    config = directory / "rexmon.yaml"
     config.write_text(
         "site: {timezone: UTC}\narchive: {root: rrd, schemas: archive.yaml}\n"
         "database: {url: 'sqlite:///rexmon.db'}\nalarmd: {rules: alarms.yaml, interval: 1m}\n"
     )
+    return config
+
+
+def test_rexmon_alarmd_run_once_as_a_real_process(tmp_path: Path, inbox: Inbox) -> None:
+    config = write_site(tmp_path, inbox)
     now = int(time.time()) // 60 * 60
     with Archive(ArchiveConfig.simple(tmp_path / "rrd", step=60)) as archive:
         assert archive.write([Sample(METRIC, now - 120, 3.0), Sample(METRIC, now - 60, 12.0)]) == [
@@ -211,18 +217,7 @@ def test_a_flexible_downtime_filed_over_a_firing_alarm_silences_its_recovery(
     """Through the real programs: ``rexmon-downtime add --flexible`` over an alarm that
     fires, then ``rexmon-alarmd run --once``: the downtime starts at once, and the
     recovery inside it is not sent."""
-    (tmp_path / "archive.yaml").write_text(
-        "schemas:\n  - match: '*'\n    step: 1m\n    retention: 1m:1d\n"
-    )
-    (tmp_path / "alarms.yaml").write_text(
-        f"receivers:\n  oncall: json://127.0.0.1:{inbox.port}/\nrules:\n"
-        "  - {name: load, match: 'host.*.load', critical: '> 10', receivers: [oncall]}\n"
-    )
-    config = tmp_path / "rexmon.yaml"
-    config.write_text(
-        "site: {timezone: UTC}\narchive: {root: rrd, schemas: archive.yaml}\n"
-        "database: {url: 'sqlite:///rexmon.db'}\nalarmd: {rules: alarms.yaml, interval: 1m}\n"
-    )
+    config = write_site(tmp_path, inbox)
     now = int(time.time()) // 60 * 60
     archive_config = ArchiveConfig.simple(tmp_path / "rrd", step=60)
     with Archive(archive_config) as archive:
