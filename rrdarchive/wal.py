@@ -251,6 +251,15 @@ def note_latest(latest: dict[str, int], samples: Iterable[Sample]) -> None:
 
 
 def encode(samples: Sequence[Sample]) -> bytes:
+    """Samples as records of at most ``MAX_RECORD_SAMPLES`` each: a reader takes a header
+    claiming more for damage, so a bigger write must not become one record."""
+    return b"".join(
+        _record_bytes(samples[start : start + MAX_RECORD_SAMPLES])
+        for start in range(0, len(samples), MAX_RECORD_SAMPLES)
+    )
+
+
+def _record_bytes(samples: Sequence[Sample]) -> bytes:
     lines = "".join(
         f"{s.metric} {s.time} {'U' if s.value is None else repr(s.value)}"
         f" {'-' if s.type is None else s.type.value}\n"
@@ -260,8 +269,9 @@ def encode(samples: Sequence[Sample]) -> bytes:
 
 
 MAX_RECORD_SAMPLES = 1_000_000
-"""No record holds more: one record is one write, at most one ingest batch
-(``web.max_samples``, 100,000 by default). A header claiming more is damage."""
+"""No record holds more: :func:`encode` splits a bigger write (ingest batches are at most
+``web.max_samples``, 100,000 by default, but that limit can be raised). A header claiming
+more is damage, so a forged count costs no time."""
 MIN_LINE = len("a.b 100000000 U -\n")  # the shortest sample line there can be
 DAMAGED = "damaged"
 

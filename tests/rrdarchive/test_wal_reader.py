@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rexmon.sample import Sample
-from rrdarchive.wal import DAMAGED, encode, keep_damage, parse_segment, read_segment
+from rrdarchive.wal import (
+    DAMAGED,
+    MAX_RECORD_SAMPLES,
+    Reading,
+    encode,
+    keep_damage,
+    parse_segment,
+    read_segment,
+)
 
 T0 = 1_699_999_980
 RECORDS = [[Sample(f"fuzz.r{r}.m{m}", T0 + 60 * r, float(m)) for m in range(3)] for r in range(12)]
@@ -104,3 +112,12 @@ def test_a_damaged_segment_never_crashes_the_reader_nor_loses_an_intact_record(
             assert set(record) <= read, f"intact record {number} lost"
     assert len(reading.samples) == len(read)  # nothing read twice
     assert sum(len(d.data) for d in reading.damaged) <= len(data)
+
+
+def test_a_write_bigger_than_a_record_may_hold_is_split_into_records_the_reader_takes() -> None:
+    # before: one record of 1,000,001 samples, which the reader takes for damage (all lost)
+    data = encode([Sample("big.write", T0, 1.0)] * (MAX_RECORD_SAMPLES + 1))
+    headers = [line.split() for line in data.splitlines() if line.startswith(b"R ")]
+    assert [int(header[1]) for header in headers] == [MAX_RECORD_SAMPLES, 1]
+    tail = data[data.rindex(b"R ") :]
+    assert parse_segment(tail) == Reading([Sample("big.write", T0, 1.0)], [])
