@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rexmon.commandline import (
 )
 from rexmon.database import open_database
 from rexmon.errors import RexmonError
+from rexmon.logs import FORMATS, configure_logging
 from rexmon.timespec import format_duration
 from rrdarchive.archive import Archive
 
@@ -89,6 +89,13 @@ def check_config(cli: AlarmdCli, rules_path: Path | None) -> None:
 @_rules_option
 @click.option("--once", is_flag=True, help="Run one cycle, wait for its sends, and exit.")
 @duration_option("--interval", minimum=1, help="Seconds between cycles, e.g. 30s  [default: 30s]")
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text (with journald priorities under systemd) or one JSON object per line.",
+)
 @click.pass_obj
 def run(
     cli: AlarmdCli,
@@ -96,11 +103,10 @@ def run(
     rules_path: Path | None,
     once: bool,
     interval: int | None,
+    log_format: str,
 ) -> None:
     """Evaluate the alarm rules every interval and notify (SIGHUP reloads the rules)."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_format=log_format, prefix="%(name)s: ")
     settings = cli.settings(config_path)
     alarmd = settings.alarmd
     if rules_path is not None:

@@ -10,7 +10,6 @@ syslog priority prefixes when stderr is the journal.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -20,6 +19,7 @@ import click
 
 from rexmon.commandline import CONTEXT, require_config, version_option
 from rexmon.errors import ConfigError
+from rexmon.logs import configure_logging
 from slurpers.config import SlurperConfig, check_server_url, load_config
 from slurpers.registry import standard_registry
 from slurpers.runner import LOGGER, run_instance
@@ -27,32 +27,11 @@ from slurpers.source import Source
 
 CONFIG_NAME = "slurpers.yaml"
 CONFIG_ENV = "REXMON_SLURPERS_CONFIG"
-_PRIORITIES = {
-    logging.DEBUG: 7,
-    logging.INFO: 6,
-    logging.WARNING: 4,
-    logging.ERROR: 3,
-    logging.CRITICAL: 2,
-}
-
-
-class _JournalFormatter(logging.Formatter):
-    """``<4>message``: journald reads the priority from the prefix."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return f"<{_PRIORITIES.get(record.levelno, 6)}>{super().format(record)}"
 
 
 def setup_logging(verbose: bool) -> None:
-    """Log lines of ``rexmon.slurp.*`` to stderr, without timestamps (journald adds them)."""
-    handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(_JournalFormatter("%(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logger = logging.getLogger(LOGGER)
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    """Log lines of ``rexmon.slurp.*`` to stderr (see :mod:`rexmon.logs`)."""
+    configure_logging(LOGGER, verbose=verbose)
 
 
 def _load(path: Path, registry: Mapping[str, Source]) -> SlurperConfig:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -244,3 +245,23 @@ def test_a_flexible_downtime_filed_over_a_firing_alarm_silences_its_recovery(
         assert archive.write([Sample(METRIC, now, 3.0)]) == [None]
     run(alarmd)
     assert len(inbox.bodies) == 1  # the recovery waits for the end of the downtime
+
+
+def test_run_logs_with_journald_priorities_or_as_json(tmp_path: Path, inbox: Inbox) -> None:
+    config = write_site(tmp_path, inbox)
+    command = [str(BIN / "rexmon-alarmd"), "--config", str(config), "run", "--once"]
+
+    def stderr_of(*extra: str, **env: str) -> list[str]:
+        environ = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"} | env
+        done = subprocess.run(
+            [*command, *extra], capture_output=True, text=True, timeout=60, env=environ
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr.splitlines()
+
+    journal = stderr_of(JOURNAL_STREAM="8:1234")
+    assert journal and all(line.startswith("<6>") for line in journal), journal
+    assert any("using " in line and "(--config)" in line for line in journal)
+    lines = [json.loads(line) for line in stderr_of("--log-format", "json")]
+    assert {line["level"] for line in lines} == {"info"}
+    assert any(line["message"].startswith("using ") for line in lines)
