@@ -108,7 +108,7 @@ def write_server_config(
     The benchmarks create far more metrics than a token may by default in an hour, so the
     token's ``max_new_metrics`` quota is off (0) unless asked for.
     """
-    from web.tokens import digest_token, new_token
+    from web.auth.tokens import digest_token, new_token
 
     token = new_token()
     root = directory / "rrd"

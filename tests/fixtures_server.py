@@ -24,8 +24,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from web.app import create_app
+from web.auth.tokens import digest_token, new_token
 from web.services import get_services
-from web.tokens import digest_token, new_token
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "etc" / "archive.yaml"

@@ -8,32 +8,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response
 
-from web import (
-    alarms,
-    api,
-    availability,
-    display,
-    downtimes,
-    graphs,
-    guard,
-    health,
-    ingest,
-    selfmetrics,
-    services,
-    status,
-)
-from web.auth import Authenticator
+from rexmon.commandline import CONFIG_ENV
+from web import display, errors, services
+from web.alarms import views as alarms
+from web.auth import guard
+from web.auth.users import Authenticator
 from web.config import ServerConfig, load_server_config
+from web.downtimes import api as downtimes_api
+from web.downtimes import views as downtimes
+from web.graphs import views as graphs
+from web.health import selfmetrics
+from web.health import views as health
+from web.ingest import views as ingest
 from web.proxies import TrustedProxies
-from web.responses import refusal
-from web.slowclients import SlowClient
-
-CONFIG_ENV = "REXMON_CONFIG"
-DATABASE_RETRY_AFTER = 5  # seconds
+from web.status import availability
+from web.status import views as status
 
 
 def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
@@ -52,7 +43,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     services.init_app(app, config)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(downtimes_api.bp)
     app.register_blueprint(downtimes.bp)
     app.register_blueprint(graphs.bp)
     app.register_blueprint(status.bp)
@@ -61,9 +52,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.register_blueprint(availability.bp)
     _add_template_helpers(app, config)
     display.init_app(app)
-    app.register_error_handler(HTTPException, _json_error_for_api)
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(SlowClient, _slow_client)
+    errors.init_app(app)
     app.after_request(_safety_headers)
     # the client address (failed-login limit, logs) and the trusted user header are
     # believed only from web.trusted_proxies
@@ -121,29 +110,3 @@ def _add_template_helpers(app: Flask, config: ServerConfig) -> None:
     @app.context_processor
     def site() -> dict[str, Any]:
         return {"site_name": config.site.name, "site_zone": zone.key, "nav_links": NAV_LINKS}
-
-
-def _database_unavailable(error: OperationalError) -> Response:
-    """A locked SQLite file or a PostgreSQL restart passes: 503 with Retry-After and a
-    plain reason, not a 500 traceback; the driver's message (paths, hosts) goes to the log."""
-    current_app.logger.warning("database unavailable: %s", error.orig)
-    response = refusal(503, "the database is busy or unreachable; try again in a moment")
-    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
-    return response
-
-
-def _slow_client(error: SlowClient) -> Response:
-    """The body stopped arriving (web.slowclients closed the socket): nothing of it is
-    used; the answer goes nowhere, but it is logged as 408, not as a traceback."""
-    return refusal(408, "the request body did not arrive in time")
-
-
-def _json_error_for_api(error: HTTPException) -> Any:
-    """API clients get JSON errors; pages keep Flask's HTML ones."""
-    from flask import request
-
-    if request.path.startswith("/api/"):
-        response = jsonify(error=error.description, status=error.code)
-        response.status_code = error.code or 500
-        return response
-    return error

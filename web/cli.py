@@ -2,56 +2,77 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import yaml
 
 from alarmd.rules import load_rules_without_secrets
+from rexmon.commandline import (
+    CONFIG_ENV,
+    CONTEXT,
+    FoundConfig,
+    config_option,
+    find_config,
+    require_config,
+    version_option,
+)
 from rexmon.demo import LaunchError, run_demo
 from rexmon.errors import RexmonError
 from rexmon.metric import sanitize_component, validate_glob
-from web.app import CONFIG_ENV
+from web.auth.tokens import add_token_entry, digest_token, new_token
 from web.config import ServerConfig, load_server_config, load_tokens
 from web.demo import prepare_demo_site
 from web.slowclients import THREADS
-from web.tokens import add_token_entry, digest_token, new_token
 
-DEFAULT_CONFIG = "etc/rexmon.yaml"
 APP_FACTORY = "web.app:create_app()"
 
 
-@click.group()
-@click.option(
-    "--config",
-    "config_path",
-    default=lambda: os.environ.get(CONFIG_ENV, DEFAULT_CONFIG),
-    show_default=DEFAULT_CONFIG,
-    type=click.Path(dir_okay=False),
-    help="Server configuration file (also $REXMON_CONFIG).",
-)
+@dataclass
+class WebCli:
+    """``ctx.obj`` of every command: the config is found and read on first use, so
+    ``--help`` of a subcommand works without a config file."""
+
+    config_path: Path | None
+
+    @functools.cached_property
+    def found(self) -> FoundConfig:
+        return require_config(self.config_path)
+
+    @functools.cached_property
+    def config(self) -> ServerConfig:
+        try:
+            config = load_server_config(self.found.path)
+            load_tokens(config.web)
+        except RexmonError as exc:
+            raise click.ClickException(str(exc)) from None
+        return config
+
+    def tokens_file_if_configured(self) -> Path | None:
+        """``web.tokens_file`` when a config file is there to say it, else None."""
+        if find_config(self.config_path) is None:
+            return None
+        return self.config.web.tokens_file
+
+
+@click.group(context_settings=CONTEXT)
+@config_option("The server config file.")
+@version_option()
 @click.pass_context
-def main(ctx: click.Context, config_path: str) -> None:
+def main(ctx: click.Context, config_path: Path | None) -> None:
     """The rexmon web app and ingest API."""
-    ctx.obj = config_path
-
-
-def load(ctx: click.Context) -> ServerConfig:
-    try:
-        config = load_server_config(ctx.obj)
-        load_tokens(config.web)
-    except RexmonError as exc:
-        raise click.ClickException(str(exc)) from None
-    return config
+    ctx.obj = WebCli(config_path)
 
 
 @main.command("check-config")
-@click.pass_context
-def check_config(ctx: click.Context) -> None:
+@click.pass_obj
+def check_config(cli: WebCli) -> None:
     """Validate the configuration and say what it sets up."""
-    config = load(ctx)
+    config = cli.config
     rules_file = config.alarmd.rules
     if not rules_file.exists():
         raise click.ClickException(
@@ -62,7 +83,7 @@ def check_config(ctx: click.Context) -> None:
         rules = load_rules_without_secrets(rules_file)
     except RexmonError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{ctx.obj}: OK")
+    click.echo(f"{cli.found.path}: OK")
     click.echo(f"  archive root: {config.archive.root}")
     click.echo(f"  push tokens: {len(load_tokens(config.web))}")
     click.echo(f"  alarm rules: {len(rules.rules)} from {rules_file}")
@@ -88,9 +109,9 @@ def check_config(ctx: click.Context) -> None:
     help="Append the entry to this tokens file, keeping its comments  [default: web.tokens_file"
     " of the config, if the config has one; else the entry is printed]",
 )
-@click.pass_context
+@click.pass_obj
 def token(
-    ctx: click.Context,
+    cli: WebCli,
     name: str,
     metrics: tuple[str, ...],
     max_new_metrics: int | None,
@@ -101,8 +122,8 @@ def token(
         globs = [validate_glob(glob) for glob in metrics] or [node_glob(name)]
     except RexmonError as exc:
         raise click.ClickException(str(exc)) from None
-    if add_to is None and Path(ctx.obj).exists():
-        add_to = load(ctx).web.tokens_file
+    if add_to is None:
+        add_to = cli.tokens_file_if_configured()
     secret = new_token()
     entry: dict[str, object] = {"name": name, "digest": digest_token(secret), "metrics": globs}
     if max_new_metrics is not None:
@@ -133,11 +154,12 @@ def node_glob(name: str) -> str:
     type=click.FloatRange(0, 3600),
     help="Seconds a stopping worker may finish requests in flight.",
 )
-@click.pass_context
-def serve(ctx: click.Context, bind: str, workers: int, graceful_timeout: float) -> None:
+@click.pass_obj
+def serve(cli: WebCli, bind: str, workers: int, graceful_timeout: float) -> None:
     """Serve the app with gunicorn (the production server)."""
-    load(ctx)
-    os.environ[CONFIG_ENV] = str(Path(ctx.obj).resolve())
+    click.echo(cli.found.describe(), err=True)
+    cli.config  # noqa: B018 - a broken config fails here, before gunicorn starts
+    os.environ[CONFIG_ENV] = str(cli.found.path.resolve())
     args = gunicorn_command(bind, workers)
     args += ["--graceful-timeout", f"{graceful_timeout:g}"]
     args += ["--access-logfile", "-"]
@@ -164,10 +186,10 @@ def gunicorn_command(bind: str, workers: int, threads: int = THREADS) -> list[st
 
 @main.command()
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.pass_context
-def demo(ctx: click.Context, port: int) -> None:
+@click.pass_obj
+def demo(cli: WebCli, port: int) -> None:
     """Start the whole system on embedded defaults (what `make run` does)."""
-    site = prepare_demo_site(load(ctx), Path(ctx.obj), port)
+    site = prepare_demo_site(cli.config, cli.found.path, port)
     try:
         run_demo(site, click.echo)
     except LaunchError as exc:

@@ -16,9 +16,9 @@ from rexmon.site import SiteConfig, site_config_from_node
 from rexmon.sizes import parse_size
 from rexmon.yamlconf import Node, load_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
-from web.auth import AuthConfig, auth_config_from_node
+from web.auth.tokens import Token, tokens_from_node
+from web.auth.users import AuthConfig, auth_config_from_node
 from web.proxies import Network, networks_from_node
-from web.tokens import Token, tokens_from_node
 
 SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024

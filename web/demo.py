@@ -17,8 +17,8 @@ import bcrypt
 import click
 
 from rexmon.demo import DemoSite
+from web.auth.tokens import add_token_entry, digest_token, new_token
 from web.config import ServerConfig
-from web.tokens import add_token_entry, digest_token, new_token
 
 DEMO_USERS = ("admin", "operator")
 # The example receivers mail through a relay that needs a password the demo has none of:

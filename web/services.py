@@ -17,12 +17,12 @@ from downtime.policy import Actor, ScopePolicy
 from downtime.store import DowntimeStore
 from rexmon.database import open_database
 from rrdarchive.archive import Archive
-from web.auth import Role, User
+from web.auth.tokens import TokenRegistry
+from web.auth.users import Role, User
 from web.config import ServerConfig, load_tokens
-from web.counters import ServerCounters
+from web.health.counters import ServerCounters
+from web.ingest.quota import NewMetricQuota
 from web.limitstore import migrate_limits
-from web.quota import NewMetricQuota
-from web.tokens import TokenRegistry
 
 _KEY = "rexmon"
 

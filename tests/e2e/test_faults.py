@@ -32,7 +32,7 @@ from tests.fixtures_rrdcached import Rrdcached
 from tests.fixtures_server import write_server_config
 from tests.plain_rrdtool import known_values
 from tests.slurpers.helpers import make_config
-from web.tokens import new_token
+from web.auth.tokens import new_token
 
 STEP = 60
 BIN = Path(sys.executable).parent

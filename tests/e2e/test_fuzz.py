@@ -19,7 +19,7 @@ from rexmon.errors import InvalidMetricName, InvalidTime
 from rexmon.metric import metric_from_path, metric_path, validate_metric
 from rexmon.sample import DsType, Sample
 from rexmon.timespec import parse_duration, parse_time, site_zone
-from web.batch import BatchTooLarge, MalformedBatch, decompress, parse_batch
+from web.ingest.batch import BatchTooLarge, MalformedBatch, decompress, parse_batch
 
 FUZZ = settings(
     max_examples=200,

@@ -28,8 +28,8 @@ from rexmon.metric import metric_path
 from tests.fixtures_server import USERS, RexmonServer, aligned_now, push, write_server_config
 from tests.web.monitored import alarm_store, login, push_history, set_alarm, start_server
 from web.app import create_app
+from web.auth.tokens import digest_token
 from web.services import get_services
-from web.tokens import digest_token
 
 STEP = 60
 XSS = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'

@@ -18,7 +18,7 @@ import yaml
 
 from tests.e2e.test_faults import Served, aligned
 from tests.fixtures_server import USERS
-from web.tokens import digest_token, new_token
+from web.auth.tokens import digest_token, new_token
 
 MAX_FAILURES = 3
 QUOTA = 5

@@ -20,8 +20,8 @@ import requests
 
 from tests.faults import free_port
 from tests.fixtures_server import write_server_config
+from web.auth.tokens import new_token
 from web.config import load_server_config
-from web.tokens import new_token
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
 UNITS = ("rexmon-web.service", "rexmon-rrdcached.service")

@@ -23,7 +23,7 @@ import requests
 import yaml
 
 from tests.fixtures_server import REPO
-from web.tokens import digest_token, new_token
+from web.auth.tokens import digest_token, new_token
 
 PYTHON = sys.executable
 INSTALL_TIMEOUT = 600

@@ -22,8 +22,8 @@ from alarmd.statestore import AlarmStore, Change
 from rexmon.database import open_database
 from tests.fixtures_server import USERS, RexmonServer, write_server_config
 from web.app import create_app
+from web.auth.tokens import new_token
 from web.services import get_services
-from web.tokens import new_token
 
 RULES = """
 rules:

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from rexmon.errors import ConfigError
+from web.auth.tokens import TokenRegistry, digest_token
 from web.cli import main
 from web.config import load_server_config, load_tokens
-from web.tokens import TokenRegistry, digest_token
 
 REPO = Path(__file__).resolve().parents[2]
 ARCHIVE = f"archive:\n  root: rrd\n  schemas: {REPO / 'etc' / 'archive.yaml'}\n"
@@ -90,8 +90,8 @@ def test_the_cli_makes_tokens_and_checks_the_config(tmp_path: Path) -> None:
     assert checked.exit_code == 0, checked.output
     assert "push tokens: 1" in checked.output and "alarm rules: 0 from" in checked.output
     broken = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "check-config"])
-    assert broken.exit_code == 1
-    assert "cannot read" in broken.output
+    assert broken.exit_code == 2  # a usage error, as in every rexmon CLI
+    assert "missing.yaml (from --config) does not exist" in broken.output
     assert "Traceback" not in broken.output
 
 

@@ -18,13 +18,13 @@ from rexmon.errors import ConfigError
 from rexmon.yamlconf import parse_yaml
 from tests.fixtures_server import USERS, RexmonServer, write_server_config
 from web.app import create_app
-from web.auth import Authenticator, Role, auth_config_from_node
+from web.auth.guard import FailureLimiter
+from web.auth.tokens import digest_token, new_token
+from web.auth.users import Authenticator, Role, auth_config_from_node
 from web.config import load_server_config
-from web.guard import FailureLimiter
 from web.limitstore import migrate_limits
 from web.proxies import is_trusted
 from web.services import get_services
-from web.tokens import digest_token, new_token
 
 
 def htpasswd(tmp_path: Path, **users: str) -> Path:
@@ -148,7 +148,7 @@ def test_a_forged_remote_user_header_counts_only_from_a_trusted_proxy(
     stopped_after += [direct, proxied]
     forged = {"Remote-User": "alice"}
     url = "/api/v1/downtimes"
-    with caplog.at_level(logging.WARNING, logger="web.guard"):
+    with caplog.at_level(logging.WARNING, logger="web.auth.guard"):
         for _ in range(3):
             assert requests.get(direct.url + url, headers=forged, timeout=10).status_code == 401
             refused = requests.post(direct.url + url, json=DOWNTIME, headers=forged, timeout=10)

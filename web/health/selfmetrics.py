@@ -18,8 +18,8 @@ from alarmd.alarmstate import AlarmState
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
 from rrdarchive.rrdcached import RrdcachedClient
-from web.auth import Role
-from web.guard import require
+from web.auth.guard import require
+from web.auth.users import Role
 from web.services import get_services
 
 bp = Blueprint("selfmetrics", __name__)

@@ -12,8 +12,8 @@ from alarmd.alarmstate import AlarmState, Severity
 from alarmd.statestore import AlarmStore
 from tests.fixtures_server import RexmonServer
 from tests.web.monitored import login, push, push_history, set_alarm
-from web.overlays import DowntimeBand, Overlays
-from web.units import unit_of
+from web.graphs.overlays import DowntimeBand, Overlays
+from web.graphs.units import unit_of
 
 DISK = "host.n1.disk.root.used_ratio"
 XSS = "<script>alert(1)</script> a:b\\c"

@@ -8,8 +8,8 @@ import json
 from rexmon.metric import metric_path
 from tests.fixtures_server import RexmonServer, aligned_now, push
 from tests.plain_rrdtool import fetch_values
-from web.batch import Rejection
-from web.ingest import MAX_LISTED, listed_rejections
+from web.ingest.batch import Rejection
+from web.ingest.views import MAX_LISTED, listed_rejections
 
 
 def test_a_small_gzip_body_of_many_bad_lines_gets_a_small_answer(

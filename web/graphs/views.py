@@ -21,10 +21,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from downtime.store import DowntimeStore
+from rexmon.errors import InvalidMetricName
+from rexmon.metric import validate_glob
 from rexmon.timespec import format_time
 from rrdarchive.errors import ArchiveError
-from web.auth import Role
-from web.graphquery import (
+from web.auth.guard import require
+from web.auth.users import Role
+from web.errors import refusal
+from web.graphs.overlays import Overlays, collect_overlays
+from web.graphs.query import (
     HEIGHT,
     POINTS,
     WIDTH,
@@ -36,14 +41,12 @@ from web.graphquery import (
     parse_metrics,
     parse_range,
 )
-from web.guard import require
-from web.overlays import Overlays, collect_overlays
-from web.responses import refusal
+from web.graphs.units import unit_of
 from web.services import Services, get_services
-from web.units import unit_of
 
-bp = Blueprint("graphs", __name__)
+bp = Blueprint("graphs", __name__, template_folder="templates")
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
+MAX_METRICS_LISTED = 1000
 PICTURE_VERSION = "1"  # bump when the drawing changes, so cached pictures are not reused
 PRESETS = (
     ("1h", "-1h"),
@@ -97,6 +100,22 @@ def series(metric: str) -> Any:
     if wanted not in ("json", "csv"):
         return refusal(400, "format: expected json or csv")
     return _answer([metric], wanted)
+
+
+@bp.get("/api/v1/metrics")
+@require(Role.VIEWER)
+def list_metrics() -> Any:
+    """Metric ids matching ``glob`` (at most 1000, with ``truncated``)."""
+    try:
+        glob = validate_glob(request.args.get("glob", "*"))
+    except InvalidMetricName as exc:
+        return refusal(400, str(exc))
+    names = get_services().archive.list_metrics(glob)
+    return jsonify(
+        metrics=names[:MAX_METRICS_LISTED],
+        count=len(names),
+        truncated=len(names) > MAX_METRICS_LISTED,
+    )
 
 
 @bp.get("/metric/<metric>")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from rexmon.database import open_database
-from web.guard import FailureLimiter
+from web.auth.guard import FailureLimiter
+from web.ingest.quota import WINDOW, NewMetricQuota
 from web.limitstore import migrate_limits
-from web.quota import WINDOW, NewMetricQuota
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from web.auth.tokens import TokenRegistry
 from web.cli import main
 from web.config import load_server_config, load_tokens
-from web.tokens import TokenRegistry
 
 TOKENS = """\
 # Push tokens of the batch farm; one per node. Ask ops before removing one.

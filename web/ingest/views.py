@@ -17,10 +17,17 @@ from flask import Blueprint, Response, jsonify, request
 
 from rexmon.errors import RetryLater
 from rrdarchive.errors import ArchiveError
-from web.batch import Batch, BatchTooLarge, MalformedBatch, Rejection, decompress, parse_batch
-from web.responses import refusal
+from web.auth.tokens import Token
+from web.errors import refusal
+from web.ingest.batch import (
+    Batch,
+    BatchTooLarge,
+    MalformedBatch,
+    Rejection,
+    decompress,
+    parse_batch,
+)
 from web.services import Services, get_services
-from web.tokens import Token
 
 MAX_LISTED = 1000  # permanent rejections listed in an answer; more are only counted
 

@@ -16,14 +16,13 @@ from downtime.fields import FieldErrors, Reader, changes_from_fields, draft_from
 from downtime.policy import touches
 from rexmon.errors import InvalidMetricName
 from rexmon.metric import validate_glob, validate_metric
-from web.auth import Role
-from web.downtime_json import audit_to_json, downtime_to_json
-from web.guard import current_user, require
-from web.responses import refusal
+from web.auth.guard import current_user, require
+from web.auth.users import Role
+from web.downtimes.as_json import audit_to_json, downtime_to_json
+from web.errors import refusal
 from web.services import actor_of, get_services
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-MAX_METRICS_LISTED = 1000
+bp = Blueprint("downtimes_api", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/downtimes")
@@ -130,22 +129,6 @@ def active_for_metric() -> Any:
     covering = services.downtimes_for(current_user()).covering(metric, now)
     zone = services.config.site.timezone
     return jsonify(metric=metric, downtimes=[downtime_to_json(d, now, zone) for d in covering])
-
-
-@bp.get("/metrics")
-@require(Role.VIEWER)
-def list_metrics() -> Any:
-    """Metric ids matching ``glob`` (at most 1000, with ``truncated``)."""
-    try:
-        glob = validate_glob(request.args.get("glob", "*"))
-    except InvalidMetricName as exc:
-        return refusal(400, str(exc))
-    names = get_services().archive.list_metrics(glob)
-    return jsonify(
-        metrics=names[:MAX_METRICS_LISTED],
-        count=len(names),
-        truncated=len(names) > MAX_METRICS_LISTED,
-    )
 
 
 def _refusal(exc: InvalidDowntime | ScopeRefused) -> Response:

@@ -29,11 +29,11 @@ from downtime.store import shown_state
 from rexmon.errors import InvalidMetricName
 from rexmon.metric import validate_glob
 from rexmon.timespec import TIME_HELP, format_duration
-from web.auth import Role
-from web.guard import current_user, require
+from web.auth.guard import current_user, require
+from web.auth.users import Role
 from web.services import actor_of, get_services
 
-bp = Blueprint("downtimes", __name__)
+bp = Blueprint("downtimes", __name__, template_folder="templates")
 STATES = ("active", "upcoming", "past", "all")
 PREVIEW_LIMIT = 50
 FORM_FIELDS = tuple(name for name in FIELDS if name != "timezone")  # site zone only

@@ -14,11 +14,11 @@ from downtime.model import Kind
 from rexmon.errors import InvalidMetricName, InvalidTime
 from rexmon.metric import validate_glob
 from rexmon.timespec import parse_time
-from web.auth import Role
-from web.guard import current_user, require
+from web.auth.guard import current_user, require
+from web.auth.users import Role
 from web.services import get_services
 
-bp = Blueprint("availability", __name__)
+bp = Blueprint("availability", __name__, template_folder="templates")
 MAX_METRICS = 500
 MAX_CHANGES = 100_000
 
@@ -97,7 +97,7 @@ def page() -> Any:
     except (InvalidMetricName, InvalidTime) as exc:
         error = str(exc)
     return render_template(
-        "availability.html",
+        "status/availability.html",
         results=results,
         matched=matched,
         limit=MAX_METRICS,

@@ -23,12 +23,12 @@ from downtime.errors import ScopeRefused
 from rexmon.errors import InvalidMetricName, InvalidTime
 from rexmon.metric import validate_metric
 from rexmon.timespec import TIME_HELP, parse_time
-from web.alarm_json import notification_to_json, record_to_json, transition_to_json
-from web.auth import Role
-from web.guard import current_user, require
+from web.alarms.as_json import notification_to_json, record_to_json, transition_to_json
+from web.auth.guard import current_user, require
+from web.auth.users import Role
 from web.services import actor_of, get_services
 
-bp = Blueprint("alarms", __name__)
+bp = Blueprint("alarms", __name__, template_folder="templates")
 MAX_COMMENT = 500
 MAX_ACK = 366 * 86400
 HISTORY_LIMIT = 100

@@ -10,7 +10,7 @@ import yaml
 from rexmon.metric import metric_path
 from tests.fixtures_server import RexmonServer, aligned_now, push
 from tests.plain_rrdtool import fetch_values, last_update
-from web.tokens import digest_token
+from web.auth.tokens import digest_token
 
 STEP = 60
 

@@ -22,7 +22,7 @@ import bcrypt
 from downtime.policy import ScopePolicy, scope_policy_from_node
 from rexmon.errors import ConfigError
 from rexmon.yamlconf import Node
-from web.tokens import DIGEST_PREFIX, digest_token
+from web.auth.tokens import DIGEST_PREFIX, digest_token
 
 AUTH_KEYS = frozenset(
     {

@@ -21,13 +21,13 @@ from downtime.store import DowntimeStore
 from rexmon.errors import InvalidMetricName
 from rexmon.metric import validate_glob
 from rrdarchive.errors import ArchiveError
-from web.alarm_json import record_to_json
-from web.auth import Role
-from web.guard import require
+from web.alarms.as_json import record_to_json
+from web.auth.guard import require
+from web.auth.users import Role
 from web.services import get_services
-from web.statustree import Group, MetricStatus, Status, build_tree, counts, metric_status
+from web.status.tree import Group, MetricStatus, Status, build_tree, counts, metric_status
 
-bp = Blueprint("status", __name__)
+bp = Blueprint("status", __name__, template_folder="templates")
 MAX_METRICS = 2000
 MAX_QUERY = 255
 REFRESH_SECONDS = 30

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from flask import Flask, Response, abort, g, request, session
 from sqlalchemy.engine import Engine
 
-from web.auth import Authenticator, Role, User
+from web.auth.users import Authenticator, Role, User
+from web.errors import refusal
 from web.limitstore import login_failures, serialised
 from web.proxies import DIRECT_PEER, FROM_PROXY
-from web.responses import refusal
 from web.services import get_services
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from web.batch import BatchTooLarge, MalformedBatch, decompress, parse_batch
+from web.ingest.batch import BatchTooLarge, MalformedBatch, decompress, parse_batch
 
 
 def body(samples: list[object]) -> bytes:
