@@ -145,10 +145,13 @@ def write_server_config(
 def make_rexmon_server(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., RexmonServer]]:
-    """``make(with_rrdcached=True, ...)`` also starts a real rrdcached for its archive."""
+    """``make(with_rrdcached=True, ...)`` also starts a real rrdcached for its archive;
+    ``make(clock=...)`` gives the app the time its views see."""
     servers: list[RexmonServer] = []
 
-    def make(*, with_rrdcached: bool = False, **options: Any) -> RexmonServer:
+    def make(
+        *, with_rrdcached: bool = False, clock: Callable[[], float] = time.time, **options: Any
+    ) -> RexmonServer:
         directory = tmp_path / f"server{len(servers)}"
         directory.mkdir()
         if with_rrdcached:
@@ -156,7 +159,7 @@ def make_rexmon_server(
             options["rrdcached"] = start_rrdcached(directory / "rrd").address
         token = new_token()
         config_path = write_server_config(directory, token, **options)
-        app = create_app(config_path)
+        app = create_app(config_path, clock=clock)
         server = RexmonServer(app, token, directory / "rrd", config_path)
         server.start()
         servers.append(server)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,11 @@ from web.status import availability
 from web.status import views as status
 
 
-def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
-    """Build the app from a loaded config, a config path, or ``$REXMON_CONFIG``."""
+def create_app(
+    config: ServerConfig | str | Path | None = None, clock: Callable[[], float] = time.time
+) -> Flask:
+    """Build the app from a loaded config, a config path, or ``$REXMON_CONFIG``; ``clock``
+    is what every view takes the time from."""
     if config is None:
         config = os.environ.get(CONFIG_ENV, "etc/rexmon.yaml")
     if not isinstance(config, ServerConfig):
@@ -40,7 +45,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = config.site.base_url.startswith("https://")
     guard.init_app(app, Authenticator(config.web.auth))
-    services.init_app(app, config)
+    services.init_app(app, config, clock)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(downtimes_api.bp)

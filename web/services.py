@@ -7,6 +7,8 @@ so that each gunicorn worker opens its own after the fork.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 from flask import Flask, current_app
 from sqlalchemy.engine import Engine
@@ -28,10 +30,12 @@ _KEY = "rexmon"
 
 
 class Services:
-    """What the blueprints share; one per app."""
+    """What the blueprints share; one per app. ``clock`` is the views' only time source
+    (tests give a fixed one)."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.clock = clock
         self.tokens = TokenRegistry(load_tokens(config.web))
         self._archive: Archive | None = None
         self._engine: Engine | None = None
@@ -83,7 +87,8 @@ class Services:
     def downtimes_for(self, user: User) -> DowntimeStore:
         """The store as this user may use it: admins are not limited to scopes."""
         policy: ScopePolicy | None = self.config.web.auth.scopes
-        return DowntimeStore(self.engine, policy=None if user.role >= Role.ADMIN else policy)
+        limited = None if user.role >= Role.ADMIN else policy
+        return DowntimeStore(self.engine, policy=limited, clock=self.clock)
 
     def close(self) -> None:
         with self._lock:
@@ -100,8 +105,8 @@ def actor_of(user: User) -> Actor:
     return Actor(user.name, user.groups)
 
 
-def init_app(app: Flask, config: ServerConfig) -> None:
-    app.extensions[_KEY] = Services(config)
+def init_app(app: Flask, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
+    app.extensions[_KEY] = Services(config, clock)
 
 
 def get_services(app: Flask | None = None) -> Services:

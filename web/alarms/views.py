@@ -10,7 +10,6 @@ downtimes. Reads need the viewer role.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +46,8 @@ class AckError(Exception):
 @bp.get("/alarms")
 @require(Role.VIEWER)
 def index() -> Any:
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     store = services.alarm_store
     sections = sections_of(store.records(), now)
     return render_template(
@@ -63,7 +63,8 @@ def index() -> Any:
 @bp.get("/api/v1/alarms")
 @require(Role.VIEWER)
 def list_json() -> Any:
-    store, now = get_services().alarm_store, time.time()
+    services = get_services()
+    store, now = services.alarm_store, services.clock()
     sections = sections_of(store.records(), now)
     return jsonify(
         {name: [record_to_json(r, now) for r in records] for name, records in sections.items()}
@@ -98,12 +99,13 @@ def ack_json() -> Any:
         record = acknowledge({k: v if isinstance(v, str) else "" for k, v in data.items()})
     except AckError as exc:
         return _error(exc.status, exc.field, exc.message)
-    return jsonify(record_to_json(record, time.time()))
+    return jsonify(record_to_json(record, get_services().clock()))
 
 
 def acknowledge(fields: Mapping[str, str]) -> AlarmRecord:
     """Validate the fields and file the acknowledgement as the current user."""
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     user = current_user()
     rule = (fields.get("rule") or "").strip()
     if not _RULE.match(rule):

@@ -6,7 +6,6 @@ errors answer 400 with ``{"errors": {field: message}}``, scope refusals 403.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -28,7 +27,8 @@ bp = Blueprint("downtimes_api", __name__, url_prefix="/api/v1")
 @bp.get("/downtimes")
 @require(Role.VIEWER)
 def list_downtimes() -> Any:
-    services, now = get_services(), int(time.time())
+    services = get_services()
+    now = int(services.clock())
     store = services.downtimes_for(current_user())
     state = request.args.get("state", "all")
     try:
@@ -46,7 +46,8 @@ def list_downtimes() -> Any:
 @bp.post("/downtimes")
 @require(Role.OPERATOR)
 def add_downtime() -> Any:
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return refusal(400, "expected a JSON object with the downtime's fields")
@@ -72,7 +73,7 @@ def get_downtime(downtime_id: int) -> Any:
         downtime = store.get(downtime_id)
     except DowntimeNotFound as exc:
         return refusal(404, str(exc))
-    data = downtime_to_json(downtime, int(time.time()), services.config.site.timezone)
+    data = downtime_to_json(downtime, int(services.clock()), services.config.site.timezone)
     data["audit"] = [audit_to_json(entry) for entry in store.audit_trail(downtime_id)]
     return jsonify(data)
 
@@ -80,7 +81,8 @@ def get_downtime(downtime_id: int) -> Any:
 @bp.patch("/downtimes/<int:downtime_id>")
 @require(Role.OPERATOR)
 def edit_downtime(downtime_id: int) -> Any:
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return refusal(400, "expected a JSON object with the fields to change")
@@ -115,13 +117,14 @@ def cancel_downtime(downtime_id: int) -> Any:
         return refusal(404, str(exc))
     except (InvalidDowntime, ScopeRefused) as exc:
         return _refusal(exc)
-    return jsonify(downtime_to_json(downtime, int(time.time()), services.config.site.timezone))
+    return jsonify(downtime_to_json(downtime, int(services.clock()), services.config.site.timezone))
 
 
 @bp.get("/downtimes/active")
 @require(Role.VIEWER)
 def active_for_metric() -> Any:
-    services, now = get_services(), int(time.time())
+    services = get_services()
+    now = int(services.clock())
     try:
         metric = validate_metric(request.args.get("metric", ""))
     except InvalidMetricName as exc:

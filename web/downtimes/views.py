@@ -7,7 +7,6 @@ Every form posts back with a CSRF token; the author is always the logged-in user
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +41,8 @@ FORM_FIELDS = tuple(name for name in FIELDS if name != "timezone")  # site zone 
 @bp.get("/downtimes")
 @require(Role.VIEWER)
 def index() -> Any:
-    services, now = get_services(), int(time.time())
+    services = get_services()
+    now = int(services.clock())
     state = request.args.get("state", "active")
     if state not in STATES:
         state = "active"
@@ -79,7 +79,8 @@ def new() -> Any:
         }
         return _form(None, defaults, {})
     fields = _posted()
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     zone = services.config.site.timezone
     user = current_user()
     try:
@@ -97,14 +98,15 @@ def new() -> Any:
 @bp.get("/downtimes/<int:downtime_id>")
 @require(Role.VIEWER)
 def show(downtime_id: int) -> Any:
-    store = get_services().downtimes_for(current_user())
+    services = get_services()
+    store = services.downtimes_for(current_user())
     downtime = _get(downtime_id)
     return render_template(
         "downtimes/show.html",
         downtime=downtime,
         audit=store.audit_trail(downtime_id),
-        state=_state_of(downtime, int(time.time())),
-        shown_changes=functools.partial(shown_changes, zone=get_services().config.site.timezone),
+        state=_state_of(downtime, int(services.clock())),
+        shown_changes=functools.partial(shown_changes, zone=services.config.site.timezone),
     )
 
 
@@ -112,7 +114,8 @@ def show(downtime_id: int) -> Any:
 @require(Role.OPERATOR)
 def edit(downtime_id: int) -> Any:
     downtime = _get(downtime_id)
-    services, now = get_services(), time.time()
+    services = get_services()
+    now = services.clock()
     zone = services.config.site.timezone
     if request.method == "GET":
         return _form(downtime, _fields_of(downtime), {})

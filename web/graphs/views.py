@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,7 +184,7 @@ def _prepare(services: Services, names: list[str]) -> Picture:
     """Validate the request's metrics and range; 404 for a metric with no data file."""
     metrics = parse_metrics(names)
     zone = services.config.site.timezone
-    time_range = parse_range(request.args, time.time(), zone)
+    time_range = parse_range(request.args, get_services().clock(), zone)
     lasts = []
     for metric in metrics:
         last = services.archive.last(metric)

@@ -3,7 +3,6 @@ OK, planned downtime excluded and unplanned downtime counted."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
@@ -91,7 +90,7 @@ def page() -> Any:
     results: list[Availability] = []
     matched = 0
     try:
-        asked = ReportRequest(request.args, time.time())
+        asked = ReportRequest(request.args, get_services().clock())
         results, matched = report(asked.scope, asked.start, asked.end)
         note = asked.note
     except (InvalidMetricName, InvalidTime) as exc:
@@ -112,7 +111,7 @@ def page() -> Any:
 @require(Role.VIEWER)
 def api() -> Any:
     try:
-        asked = ReportRequest(request.args, time.time())
+        asked = ReportRequest(request.args, get_services().clock())
     except (InvalidMetricName, InvalidTime) as exc:
         response = jsonify(error=str(exc), status=400)
         response.status_code = 400

@@ -8,7 +8,6 @@ without reloading the page.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +61,7 @@ def index() -> Any:
     query = request.args.get("q", "")[:MAX_QUERY].strip()
     problems_only = bool(request.args.get("problems"))
     try:
-        view = overview(*_search(query), problems_only, time.time())
+        view = overview(*_search(query), problems_only, get_services().clock())
     except BadSearch as exc:
         return render_template(
             "status/index.html", view=None, query=query, error=str(exc), problems_only=problems_only
@@ -90,7 +89,7 @@ def status_json() -> Any:
         glob, text = _search(query)  # the page's search box, as on the page
         if glob == "*":
             glob = validate_glob(scope)
-        view = overview(glob, text, bool(request.args.get("problems")), time.time())
+        view = overview(glob, text, bool(request.args.get("problems")), get_services().clock())
     except (InvalidMetricName, BadSearch) as exc:
         response = jsonify(error=str(exc), status=400)
         response.status_code = 400

@@ -83,6 +83,26 @@ def test_the_api_files_lists_edits_ends_and_cancels_downtimes(rexmon_server: Rex
     assert http.get(f"{url}/999", timeout=10).status_code == 404
 
 
+def test_the_pages_and_the_api_take_the_time_from_the_apps_clock(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    later = time.time() + 30 * 86400
+    server = make_rexmon_server(clock=lambda: later)
+    http, url = api(server, "olivia")
+    filed = http.post(
+        url,
+        json={"scopes": ["host.node01.*"], "start": "-1m", "duration": "1h", "reason": "x"},
+        timeout=10,
+    )
+    assert filed.status_code == 201, filed.text
+    downtime = filed.json()
+    assert abs(downtime["start"] - (later - 60)) < 5, "-1m is read against the app's clock"
+    assert downtime["state"] == "active"
+    page = http.get(f"{server.url}/downtimes/{downtime['id']}", timeout=10)
+    assert page.status_code == 200
+    assert "active" in page.text.lower()
+
+
 def test_the_api_names_each_bad_field(rexmon_server: RexmonServer) -> None:
     http, url = api(rexmon_server, "olivia")
     refused = http.post(url, json={"scopes": [], "start": "yesterdayish", "reason": ""}, timeout=10)
