@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from alarmd.config import DaemonSettings, load_daemon_settings
-from alarmd.daemon import Daemon, DaemonConfig
+from alarmd.config import DaemonConfig, DaemonSettings, load_daemon_settings
+from alarmd.daemon import Daemon
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, load_config
 from alarmd.sdnotify import SystemdNotifier

@@ -23,13 +23,17 @@ programs (``archive:``, ``database:``, ``site.timezone``) through their own pars
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from alarmd.message import Message, group
 from alarmd.notify import MAX_RETRY_DELAY
+from alarmd.rules import AlarmConfig
+from alarmd.transition import Event
 from downtime.config import DatabaseConfig, database_config_from_node
 from rexmon.site import site_config_from_node
 from rexmon.timespec import parse_duration
@@ -45,6 +49,7 @@ DEFAULT_ADVISORY_LOCK = 0x72786164  # "rxad"
 DEFAULT_KEEP = 400 * 86400  # a year-over-year availability report still has its data
 MIN_KEEP = 86400
 LOCK_FILE_NAME = "alarmd.lock"
+UTC = ZoneInfo("UTC")
 _KEYS = frozenset(
     {
         "rules",
@@ -85,6 +90,25 @@ class DaemonSettings:
     archive: ArchiveConfig
     database: DatabaseConfig
     zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """What a running daemon works with: the rules, its settings, the site's time zone,
+    and how to read the rules again (SIGHUP)."""
+
+    rules: AlarmConfig
+    settings: AlarmdConfig
+    zone: ZoneInfo = UTC
+    load_rules: Callable[[], AlarmConfig] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url or self.rules.base_url
+
+    def group(self, events: Iterable[Event]) -> list[Message]:
+        """The messages telling ``events`` (links to this site, times in its zone)."""
+        return group(events, self.base_url, self.zone)
 
 
 def alarmd_config_from_node(node: Node | None, base_dir: Path) -> AlarmdConfig:

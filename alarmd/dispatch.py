@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from alarmd.notify import BackgroundSender, SendResult, retry_delay
+from alarmd.config import AlarmdConfig
+from alarmd.notify import BackgroundSender, Notifier, SendResult, retry_delay
 from alarmd.outbox import OutboxItem, Outcome
 from alarmd.statestore import AlarmStore
 
@@ -65,16 +66,15 @@ class Dispatcher:
     def __init__(
         self,
         store: AlarmStore,
-        sender: BackgroundSender,
-        timeout: float,
+        notifier: Notifier,
+        settings: AlarmdConfig,
         clock: Callable[[], float] = time.time,
-        retry_base: float = 60.0,
     ) -> None:
         self.store = store
-        self.sender = sender
-        self.timeout = timeout
+        self.sender = BackgroundSender(notifier, workers=settings.send_workers)
+        self.timeout = settings.send_timeout
         self.clock = clock
-        self.retry_base = retry_base
+        self.retry_base = settings.retry_delay
         self._flights: dict[str, _Flight] = {}  # receiver -> its sends in progress
 
     @property
@@ -128,6 +128,11 @@ class Dispatcher:
             except TimeoutError:
                 break
         return self.collect()
+
+    def close(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the sends in flight, store them, stop the workers."""
+        self.drain(timeout)
+        self.sender.close(wait=False)
 
     def _answered(self, flight: _Flight, result: SendResult) -> bool:
         """In the worker, right after the provider answered: store the attempt at once

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from alarmd.config import AlarmdConfig, lock_file_for
+
 log = logging.getLogger(__name__)
 
 KEEPALIVES = (
@@ -139,10 +141,11 @@ class FileLock:
             os.close(fd)  # closing drops the flock
 
 
-def leadership_for(engine: Engine, lock_file: Path | None, advisory_key: int) -> Leadership:
+def leadership_for(engine: Engine, settings: AlarmdConfig) -> Leadership:
     """The lock that fits the database: advisory with PostgreSQL, else the lock file."""
     if engine.dialect.name == "postgresql":
-        return AdvisoryLock(engine, advisory_key)
+        return AdvisoryLock(engine, settings.advisory_lock)
+    lock_file = lock_file_for(settings, engine.url.render_as_string())
     if lock_file is None:
         return AlwaysLeader()
     return FileLock(lock_file)

@@ -33,6 +33,7 @@ class Outcome(enum.StrEnum):
 
 PENDING = "pending"  # outbox status: stored, not yet (known to be) sent
 GAVE_UP = "gave-up"
+UNSENT = (PENDING, Outcome.FAILED.value)  # still to be sent (failed: retried later)
 FINISHED = (Outcome.SENT.value, GAVE_UP, Outcome.NOTHING.value)  # nothing sends these again
 
 
@@ -75,11 +76,7 @@ class Outbox:
         order, so a receiver's unsent messages are due when its oldest one is (pending,
         or failed and its retry time came). Receivers in ``exclude`` are left out."""
         table = schema.outbox
-        query = (
-            sa.select(table)
-            .where(table.c.status.in_((PENDING, Outcome.FAILED.value)))
-            .order_by(table.c.id)
-        )
+        query = sa.select(table).where(table.c.status.in_(UNSENT)).order_by(table.c.id)
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         queues: dict[str, list[OutboxItem]] = {}
@@ -136,9 +133,7 @@ class Outbox:
     def pending_count(self) -> int:
         """Outbox messages not yet sent (pending or failed and to be retried)."""
         table = schema.outbox
-        query = sa.select(sa.func.count()).where(
-            table.c.status.in_((PENDING, Outcome.FAILED.value))
-        )
+        query = sa.select(sa.func.count()).where(table.c.status.in_(UNSENT))
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 

@@ -9,6 +9,9 @@
   stores the state change, then marked ``sent`` / ``failed`` (retried) / ``gave-up`` /
   ``nothing``.
 - ``alarm_notification``: the log of every attempt (and of what a downtime suppressed).
+- ``alarmd_heartbeat``: one row, rewritten by the active daemon after each cycle (when,
+  how long it took, the outbox's depth then), so the web's ``/metrics`` can show alarmd's
+  figures though alarmd may run on another host (:mod:`alarmd.heartbeat`).
 
 Migrations are append-only; the tables below always describe the newest version.
 """
@@ -85,6 +88,21 @@ def _tables(meta: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
 
 
 record, transition, outbox, notification = _tables(metadata)
+HEARTBEAT_ID = 1  # the table's only row
+
+
+def _heartbeat_table(meta: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "alarmd_heartbeat",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("at", sa.Float, nullable=True),  # NULL: no cycle yet
+        sa.Column("cycle_seconds", sa.Float, nullable=True),
+        sa.Column("outbox_depth", sa.Integer, nullable=True),
+    )
+
+
+heartbeat = _heartbeat_table(metadata)
 
 
 def _v1_create_tables(connection: Connection) -> None:
@@ -95,4 +113,13 @@ def _v1_create_tables(connection: Connection) -> None:
     frozen.create_all(connection)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables,)
+def _v2_add_heartbeat(connection: Connection) -> None:
+    """The heartbeat table and its one row (as :func:`_v1_create_tables`: spell it out
+    here before :func:`_heartbeat_table` changes)."""
+    frozen = sa.MetaData()
+    table = _heartbeat_table(frozen)
+    table.create(connection)
+    connection.execute(table.insert().values(id=HEARTBEAT_ID))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_heartbeat)

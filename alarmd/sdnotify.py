@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +54,22 @@ class SystemdNotifier:
 
     def stopping(self) -> bool:
         return self.notify("STOPPING=1")
+
+    def pause(
+        self,
+        until: float,
+        status: str,
+        clock: Callable[[], float],
+        sleep: Callable[[float], object],
+        woken: Callable[[], bool],
+    ) -> None:
+        """Sleep until ``until`` (by ``clock``), pinging the watchdog with ``status`` at
+        least every half period; return early when ``woken()`` (checked before and after
+        each sleep)."""
+        while not woken():
+            remaining = until - clock()
+            if remaining <= 0:
+                return
+            sleep(min(remaining, self.watchdog / 2) if self.watchdog else remaining)
+            if self.watchdog and not woken():
+                self.ping(status)

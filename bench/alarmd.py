@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alarmd.config import AlarmdConfig  # noqa: E402
-from alarmd.daemon import Daemon, DaemonConfig  # noqa: E402
+from alarmd.config import AlarmdConfig, DaemonConfig  # noqa: E402
+from alarmd.daemon import Daemon  # noqa: E402
 from alarmd.leader import AlwaysLeader  # noqa: E402
 from alarmd.notify import Notifier  # noqa: E402
 from alarmd.rules import parse_config  # noqa: E402

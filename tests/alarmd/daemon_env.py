@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from alarmd.config import AlarmdConfig
-from alarmd.daemon import Daemon, DaemonConfig, TickReport
+from alarmd.config import AlarmdConfig, DaemonConfig
+from alarmd.daemon import Daemon
+from alarmd.heartbeat import TickReport
 from alarmd.leader import AlwaysLeader, Leadership
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, parse_config

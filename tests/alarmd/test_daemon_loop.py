@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from alarmd.alarmstate import AlarmState
-from alarmd.daemon import TickReport
+from alarmd.heartbeat import TickReport
 from alarmd.sdnotify import SystemdNotifier
 from alarmd.statestore import AlarmStore
 from rexmon.database import open_database

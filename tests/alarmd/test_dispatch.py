@@ -113,7 +113,7 @@ def test_a_send_stuck_past_twice_its_timeout_is_given_up_and_its_late_answer_ign
     )
     assert dispatcher.in_flight == 0
     provider.release.set()  # the provider accepts the first message after all ...
-    env.daemon.sender.close(wait=True)  # ... and the worker has its answer:
+    env.daemon.dispatcher.sender.close(wait=True)  # ... and the worker has its answer:
     assert len(provider.bodies) == 1  # it stops there (RESOLVED waits for the retry)
     [row] = env.store.outbox.log()  # and the late answer is not stored
     assert (row.title, row.outcome, row.reason, row.attempt) == (

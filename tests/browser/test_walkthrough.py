@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from alarmd.alarmstate import AlarmState
-from alarmd.config import AlarmdConfig
-from alarmd.daemon import Daemon, DaemonConfig
+from alarmd.config import AlarmdConfig, DaemonConfig
+from alarmd.daemon import Daemon
 from alarmd.notify import Notifier
 from alarmd.rules import load_rules_without_secrets
 from alarmd.statestore import AlarmStore

@@ -1,18 +1,22 @@
 """``/metrics`` as Prometheus scrapes it from ``rexmon-web serve`` with two workers:
-whichever worker answers, counters add up every worker's and never go backwards."""
+whichever worker answers, counters add up every worker's and never go backwards; and
+alarmd's last cycle, which ``rexmon-alarmd`` left in the database the web shares."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.test_faults import Served, aligned
+from tests.e2e.test_faults import BIN, STEP, Served, aligned
+from tests.faults import free_port
 from tests.fixtures_rrdcached import Rrdcached
 
 SCRAPES = 40
@@ -75,3 +79,40 @@ def test_promtool_accepts_the_exposition(served: Served) -> None:
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_alarmds_last_cycle_is_scraped_from_the_database_it_shares_with_the_web(
+    tmp_path: Path,
+) -> None:
+    web = Served(tmp_path, workers=1)
+    config = yaml.safe_load(web.config_path.read_text())
+    config["alarmd"] = {"rules": "alarms.yaml", "send_timeout": "2s"}
+    web.config_path.write_text(yaml.safe_dump(config))
+    nobody = f"json://127.0.0.1:{free_port()}/"  # the provider is down: the message stays
+    (tmp_path / "alarms.yaml").write_text(
+        f"receivers:\n  oncall: {nobody}\nrules:\n"
+        "  - {name: load, match: 'host.*.load', critical: '> 10', nodata: 1h,"
+        " receivers: [oncall]}\n"
+    )
+    web.start()
+    try:
+        assert not [key for key in scrape(web.url) if key[0].startswith("rexmon_alarmd_")]
+        at = aligned(5 * STEP)
+        samples = [
+            {"metric": f"host.n0{n}.load", "time": at + STEP * k, "value": 12.0}
+            for n in range(2)
+            for k in range(3)
+        ]
+        assert web.push(samples).status_code == 200
+        before = time.time()
+        command = [str(BIN / "rexmon-alarmd"), "--config", str(web.config_path), "run", "--once"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        after = time.time()
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("2 alarms, 2 changed, 2 events, 1 messages"), done.stdout
+        figures = scrape(web.url)
+    finally:
+        web.stop()
+    assert before <= figures[("rexmon_alarmd_last_cycle_timestamp_seconds", ())] <= after
+    assert 0 < figures[("rexmon_alarmd_cycle_seconds", ())] < after - before
+    assert figures[("rexmon_alarmd_outbox_depth", ())] == 1  # both alarms in one message

@@ -3,8 +3,9 @@
 Requests served (by method and status) and how long ingest, graphs and pages took,
 samples accepted and rejected, archive write latency (histograms), added up across the
 gunicorn workers (see :mod:`web.counters`); and, read when scraped: the alarms by shown
-state, the unsent notifications (alarmd's outbox), the write-ahead log not yet trimmed
-and rrdcached's queue.
+state, the unsent notifications (alarmd's outbox), alarmd's last cycle (its heartbeat
+row: alarmd may run on another host), the write-ahead log not yet trimmed and
+rrdcached's queue.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import time
 from collections import Counter
 
 from flask import Blueprint, Response, g, request
+from sqlalchemy.engine import Engine
 
 from alarmd.alarmstate import AlarmState
+from alarmd.heartbeat import read_heartbeat
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
 from rrdarchive.rrdcached import RrdcachedClient
@@ -57,6 +60,7 @@ def metrics() -> Response:
     ]
     lines += _family("rexmon_notifications_pending", "gauge", "Notifications not yet sent.")
     lines.append(f"rexmon_notifications_pending {store.outbox.pending_count()}")
+    lines += _alarmd_cycle(store.engine)
     lines += _archive_backlog(services.config.archive)
     text = services.counters.render().decode() + "\n".join(lines) + "\n"
     return Response(text, content_type=CONTENT_TYPE)
@@ -89,6 +93,24 @@ def _archive_backlog(config: ArchiveConfig) -> list[str]:
             "rexmon_rrdcached_queue_length", "gauge", "Files rrdcached has yet to write."
         )
         lines.append(f"rexmon_rrdcached_queue_length {queue}")
+    return lines
+
+
+def _alarmd_cycle(engine: Engine) -> list[str]:
+    """alarmd's last cycle as its active daemon stored it (absent before the first one);
+    the timestamp tells a stopped daemon from a healthy one."""
+    beat = read_heartbeat(engine)
+    if beat is None:
+        return []
+    figures = [
+        ("cycle_seconds", "Duration of alarmd's last cycle.", beat.cycle_seconds),
+        ("outbox_depth", "Messages in alarmd's outbox after its last cycle.", beat.outbox_depth),
+        ("last_cycle_timestamp_seconds", "When alarmd's last cycle ran (UNIX time).", beat.at),
+    ]
+    lines = []
+    for name, help_text, value in figures:
+        lines += _family(f"rexmon_alarmd_{name}", "gauge", help_text)
+        lines.append(f"rexmon_alarmd_{name} {value}")
     return lines
 
 
