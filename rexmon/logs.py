@@ -9,8 +9,10 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 FORMATS = ("text", "json")
+LOG_FORMAT_ENV = "REXMON_LOG_FORMAT"  # how `rexmon-web serve` tells gunicorn's settings
 _PRIORITIES = {
     logging.DEBUG: 7,
     logging.INFO: 6,
@@ -42,17 +44,41 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+def formatter(log_format: str = "text", prefix: str = "") -> logging.Formatter:
+    """JSON lines, journald's priority prefixes under systemd, else ``LEVEL message``."""
+    if log_format == "json":
+        return JsonFormatter()
+    if os.environ.get("JOURNAL_STREAM"):
+        return JournalFormatter(prefix + "%(message)s")
+    return logging.Formatter("%(levelname)s " + prefix + "%(message)s")
+
+
 def configure_logging(
     logger: str = "", *, verbose: bool = False, log_format: str = "text", prefix: str = ""
 ) -> None:
     """Send the records of ``logger`` (the root logger by default) to stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    elif os.environ.get("JOURNAL_STREAM"):
-        handler.setFormatter(JournalFormatter(prefix + "%(message)s"))
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s " + prefix + "%(message)s"))
+    handler.setFormatter(formatter(log_format, prefix))
     target = logging.getLogger(logger)
     target.handlers[:] = [handler]
     target.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def dict_config(log_format: str = "text", prefix: str = "") -> dict[str, Any]:
+    """The same logging as a ``logging.config.dictConfig`` dict, for a server that takes
+    one (gunicorn's ``logconfig_dict``): the root logger and gunicorn's error and access
+    logs all on stderr, each record once."""
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "rexmon",
+        "stream": "ext://sys.stderr",
+    }
+    own = {"level": "INFO", "handlers": ["stderr"], "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"rexmon": {"()": formatter, "log_format": log_format, "prefix": prefix}},
+        "handlers": {"stderr": handler},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
+        "loggers": {"gunicorn.error": own, "gunicorn.access": dict(own)},
+    }

@@ -23,6 +23,7 @@ from rexmon.commandline import (
 )
 from rexmon.demo import LaunchError, run_demo
 from rexmon.errors import RexmonError
+from rexmon.logs import FORMATS, LOG_FORMAT_ENV
 from rexmon.metric import sanitize_component, validate_glob
 from web.auth.tokens import add_token_entry, digest_token, new_token
 from web.config import ServerConfig, load_server_config, load_tokens
@@ -154,12 +155,20 @@ def node_glob(name: str) -> str:
     type=click.FloatRange(0, 3600),
     help="Seconds a stopping worker may finish requests in flight.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text (journald priorities under systemd) or one JSON object per line.",
+)
 @click.pass_obj
-def serve(cli: WebCli, bind: str, workers: int, graceful_timeout: float) -> None:
+def serve(cli: WebCli, bind: str, workers: int, graceful_timeout: float, log_format: str) -> None:
     """Serve the app with gunicorn (the production server)."""
     click.echo(cli.found.describe(), err=True)
     cli.config  # noqa: B018 - a broken config fails here, before gunicorn starts
     os.environ[CONFIG_ENV] = str(cli.found.path.resolve())
+    os.environ[LOG_FORMAT_ENV] = log_format
     args = gunicorn_command(bind, workers)
     args += ["--graceful-timeout", f"{graceful_timeout:g}"]
     args += ["--access-logfile", "-"]

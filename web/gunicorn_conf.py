@@ -8,6 +8,9 @@
   ``$PROMETHEUS_MULTIPROC_DIR`` (a new directory per server run unless the environment
   names one; emptied when the server starts). prometheus_client chooses its mode when
   it is first imported, so the directory is set before anything imports it.
+- Logs (the app's, gunicorn's errors and its access log) go to stderr as every rexmon
+  program logs: journald priority prefixes under systemd, or JSON lines when
+  ``rexmon-web serve --log-format json`` set ``$REXMON_LOG_FORMAT``.
 - The worker class is gthread with read deadlines (:mod:`web.slowclients`), so a few
   clients trickling a request cannot hold every thread.
 - Ingest allocates several objects per sample. With CPython's default generation-0
@@ -32,10 +35,14 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="rexmo
 from prometheus_client import multiprocess  # noqa: E402
 
 from rexmon.errors import RexmonError  # noqa: E402
+from rexmon.logs import LOG_FORMAT_ENV, dict_config  # noqa: E402
 from web.services import get_services  # noqa: E402
 
 GC_THRESHOLDS = (50_000, 20, 100)
 worker_class = "web.slowclients.DeadlineWorker"
+logconfig_dict = dict_config(
+    os.environ.get(LOG_FORMAT_ENV, "text"), prefix="[%(process)d] %(name)s: "
+)
 log = logging.getLogger(__name__)
 
 

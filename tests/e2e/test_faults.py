@@ -43,8 +43,17 @@ SCHEMAS = "schemas:\n  - match: '*'\n    step: 1m\n    retention: 1m:2d\n"
 class Served:
     """``rexmon-web --config C serve`` in its own process; stop/start keep the URL."""
 
-    def __init__(self, directory: Path, rrdcached: str | None = None, workers: int = 2) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        rrdcached: str | None = None,
+        workers: int = 2,
+        options: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.directory = directory
+        self.options = options
+        self.env = env
         self.token = new_token()
         self.config_path = write_server_config(directory, self.token, rrdcached=rrdcached)
         config = yaml.safe_load(self.config_path.read_text())
@@ -60,8 +69,12 @@ class Served:
     def start(self) -> None:
         command = [str(BIN / "rexmon-web"), "--config", str(self.config_path), "serve"]
         command += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)]
+        command += self.options
+        env = None if self.env is None else {**os.environ, **self.env}
         with (self.directory / "gunicorn.log").open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=log, cwd=self.directory)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=log, cwd=self.directory, env=env
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
