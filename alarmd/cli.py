@@ -20,6 +20,7 @@ from rexmon.commandline import (
     CONTEXT,
     config_option,
     duration_option,
+    find_config,
     require_config,
     version_option,
 )
@@ -28,6 +29,7 @@ from rexmon.errors import RexmonError
 from rexmon.logs import FORMATS, configure_logging
 from rexmon.timespec import format_duration
 from rrdarchive.archive import Archive
+from rrdarchive.listing import globs_matching_nothing
 
 log = logging.getLogger(__name__)
 _rules_option = click.option(
@@ -80,8 +82,20 @@ def check_config(cli: AlarmdCli, rules_path: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     for line in summary(config):
         click.echo(line)
-    for warning in config.warnings:
+    for warning in [*config.warnings, *_rules_matching_nothing(cli, config)]:
         click.echo(f"warning: {warning}", err=True)
+
+
+def _rules_matching_nothing(cli: AlarmdCli, config: AlarmConfig) -> list[str]:
+    """A rule whose glob matches no metric in the archive is a typo or data yet to come."""
+    if find_config(cli.config_path) is None:
+        return []  # only a rules file given: no archive to look in
+    root = cli.settings().archive.root
+    return [
+        f"rule {rule.name!r}: match {rule.match!r} matches no metric in {root} (yet)"
+        for rule in config.rules
+        if rule.match in globs_matching_nothing(root, [rule.match])
+    ]
 
 
 @main.command("run")

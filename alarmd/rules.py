@@ -23,7 +23,7 @@ from alarmd.credentials import (
 from alarmd.providers import load_apprise
 from alarmd.threshold import Condition, parse_condition
 from rexmon.errors import ConfigError
-from rexmon.metric import glob_matcher, validate_glob
+from rexmon.metric import glob_matcher, validate_metric_glob
 from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node, load_yaml, parse_yaml
 
@@ -243,7 +243,7 @@ def _rule(node: Node, receivers: dict[str, Receiver], lookup: Mapping[str, str])
     name = node["name"].as_str()
     if not _NAME.match(name):
         raise node["name"].error("rule names are letters, digits, '_', '-' and '.'")
-    match = node["match"].parse(validate_glob)
+    match = node["match"].parse(validate_metric_glob)
     warning = _condition(node.get("warning"))
     critical = _condition(node.get("critical"))
     if warning is None and critical is None:

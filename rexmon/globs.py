@@ -216,3 +216,50 @@ def _within(inner: Tokens, outers: tuple[Tokens, ...], budget: int) -> bool:
                 seen.add(state)
                 todo.append(state)
     return True
+
+
+def can_match_dotted(
+    pattern: str,
+    min_parts: int,
+    max_parts: int,
+    max_part_length: int,
+    *,
+    budget: int = MAX_CONTAINMENT_STATES,
+) -> bool:
+    """Whether glob ``pattern`` matches some dotted name of ``min_parts`` to ``max_parts``
+    parts, each 1 to ``max_part_length`` characters not starting with ``-``. A walk over
+    the glob's automaton and the name's (parts so far, length of the current part);
+    the limit on the whole name's length is not modelled. Past ``budget`` states the
+    answer is True: never a false "can't"."""
+    tokens = parse_glob(validate_glob(pattern))
+    masks = sorted({t for t in tokens if t != STAR} | {1 << _INDEX["-"], 1 << _INDEX["."]})
+    signatures: dict[tuple[bool, ...], int] = {}
+    for bit in range(len(ALPHABET)):
+        signatures.setdefault(tuple(bool(m >> bit & 1) for m in masks), bit)
+    dash, dot = _INDEX["-"], _INDEX["."]
+
+    def advance(parts: int, length: int, bit: int) -> tuple[int, int] | None:
+        if bit == dot:
+            return (parts + 1, 0) if length and parts < max_parts else None
+        if (bit == dash and not length) or length >= max_part_length:
+            return None
+        return parts, length + 1
+
+    start = (_closure(tokens, [0]), 1, 0)
+    seen, todo = {start}, [start]
+    while todo:
+        states, parts, length = todo.pop()
+        if len(tokens) in states and parts >= min_parts and length:
+            return True
+        for bit in signatures.values():
+            name_state = advance(parts, length, bit)
+            moved = _step(tokens, states, bit) if name_state else frozenset()
+            if not moved or name_state is None:
+                continue
+            state = (moved, *name_state)
+            if state not in seen:
+                if len(seen) >= budget:
+                    return True
+                seen.add(state)
+                todo.append(state)
+    return False

@@ -16,6 +16,7 @@ from pathlib import Path
 from rexmon.errors import InvalidMetricName
 
 # globs live in rexmon.globs; these two are re-exported for the many callers
+from rexmon.globs import can_match_dotted
 from rexmon.globs import glob_matcher as glob_matcher
 from rexmon.globs import validate_glob as validate_glob
 
@@ -118,6 +119,19 @@ def sanitize_component(text: str) -> str:
 def join_metric(*parts: str) -> str:
     """Build a metric id from parts that are each sanitised, then validate the whole."""
     return validate_metric(".".join(sanitize_component(part) for part in parts))
+
+
+def validate_metric_glob(pattern: object) -> str:
+    """Like :func:`validate_glob`, and the glob must be able to match some metric id: a
+    rule or a schema with ``host..cpu``, ``-x.*`` or eleven components would silently
+    never apply."""
+    glob = validate_glob(pattern)
+    if not can_match_dotted(glob, MIN_COMPONENTS, MAX_COMPONENTS, MAX_COMPONENT_LENGTH):
+        raise InvalidMetricName(
+            f"metric glob {glob!r} can never match a metric id ({MIN_COMPONENTS} to"
+            f" {MAX_COMPONENTS} dot-separated components, each [A-Za-z0-9_][A-Za-z0-9_-]{{0,63}})"
+        )
+    return glob
 
 
 def glob_prefix(pattern: str) -> str:

@@ -20,6 +20,8 @@ from rexmon.timespec import format_duration, format_time, parse_time, site_zone
 from rexmon.yamlconf import load_yaml
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
+from rrdarchive.listing import globs_matching_nothing
+from rrdarchive.schemas import CATCH_ALL
 
 
 def load_archive_config(path: Path) -> ArchiveConfig:
@@ -83,6 +85,9 @@ def check_config(cli: ArchiveCli) -> None:
         click.echo(f"rrdcached:    {config.rrdcached} (write-ahead log in {config.wal_dir})")
     else:
         click.echo("rrdcached:    none (direct writes)")
+    specific = [schema.match for schema in config.schemas.schemas if schema.match != CATCH_ALL]
+    for glob in globs_matching_nothing(config.root, specific):
+        click.echo(f"warning: schema {glob!r} matches no metric in {config.root} (yet)", err=True)
     click.echo("config OK")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rexmon.errors import InvalidMetricName
@@ -40,6 +40,12 @@ def list_metrics(root: Path, glob: str = "*") -> list[str]:
     literal = re.split(r"[*?\[]", glob, maxsplit=1)[0]  # every match starts with this
     _walk(root.joinpath(*parts), parts, literal, matches, found)
     return sorted(found)
+
+
+def globs_matching_nothing(root: Path, globs: Iterable[str]) -> list[str]:
+    """Those of ``globs`` that match no metric with a file under ``root``: check-config
+    warns of them (a typo, or metrics that have not arrived yet)."""
+    return [glob for glob in globs if not list_metrics(root, glob)]
 
 
 def _walk(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rexmon.errors import InvalidMetricName
-from rexmon.metric import glob_matcher
+from rexmon.metric import glob_matcher, validate_metric_glob
 from rexmon.sample import DsType
 from rexmon.timespec import format_duration, parse_duration
 from rexmon.yamlconf import Node, load_yaml
@@ -122,7 +122,7 @@ def schemas_from_node(root: Node) -> SchemaSet:
 def schema_from_node(node: Node) -> Schema:
     node.mapping(_KEYS, required=("match", "step", "retention"))
     match_node = node["match"]
-    match = match_node.as_str()
+    match = match_node.parse(validate_metric_glob)
     step_node = node["step"]
     step = step_node.parse(parse_duration)
     if step < 1:

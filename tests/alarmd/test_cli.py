@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -84,3 +85,40 @@ def test_check_config_never_prints_passwords_of_json_or_mail_urls(tmp_path: Path
     assert "json://bob:****@127.0.0.1:9/" in result.output
     assert "mailto://alarms:****@example.org" in result.output
     assert SECRET not in result.output
+
+
+def test_a_rule_glob_that_can_never_match_a_metric_is_an_error_naming_its_line(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "alarms.yaml"
+    rules.write_text("rules:\n  - name: r\n    match: host..cpu\n    critical: '> 1'\n")
+    result = CliRunner().invoke(main, ["check-config", "--rules", str(rules)])
+    assert result.exit_code == 1
+    assert f"{rules}:3: rules[0].match: metric glob 'host..cpu' can never match" in result.output
+
+
+def test_a_rule_glob_that_matches_no_metric_in_the_archive_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "rrd" / "host" / "n1").mkdir(parents=True)
+    subprocess.run(
+        [
+            "rrdtool",
+            "create",
+            str(tmp_path / "rrd/host/n1/load.rrd"),
+            "DS:value:GAUGE:120:U:U",
+            "RRA:AVERAGE:0.5:1:10",
+        ],
+        check=True,
+    )
+    (tmp_path / "alarms.yaml").write_text(
+        "rules:\n  - {name: load, match: 'host.*.load', critical: '> 9'}\n"
+        "  - {name: typo, match: 'hots.*.load', critical: '> 9'}\n"
+    )
+    config = tmp_path / "rexmon.yaml"
+    (tmp_path / "archive.yaml").write_text(
+        "schemas:\n  - {match: '*', step: 1m, retention: '1m:1d'}\n"
+    )
+    config.write_text("archive:\n  root: rrd\nalarmd:\n  rules: alarms.yaml\n")
+    result = CliRunner().invoke(main, ["--config", str(config), "check-config"])
+    assert result.exit_code == 0, result.output
+    assert "rule 'typo': match 'hots.*.load' matches no metric in" in result.stderr
+    assert "rule 'load'" not in result.stderr

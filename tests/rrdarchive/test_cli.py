@@ -84,3 +84,24 @@ def test_user_errors_are_messages_not_tracebacks(
     result = runner.invoke(main, ["--config", str(config_path), *arguments])
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_check_config_refuses_a_schema_that_can_never_match_and_warns_of_one_matching_nothing(
+    runner: CliRunner, config_path: Path
+) -> None:
+    schemas = config_path.parent / "archive.yaml"
+    catch_all = "  - {match: '*', step: 1m, retention: '1m:1d'}\n"
+    schemas.write_text(
+        "schemas:\n  - {match: 'batch.-x.*', step: 1m, retention: '1m:1d'}\n" + catch_all
+    )
+    refused = runner.invoke(main, ["--config", str(config_path), "check-config"])
+    assert refused.exit_code == 1
+    assert "archive.yaml:2: schemas[0].match: metric glob 'batch.-x.*' can never match" in (
+        refused.output
+    )
+    schemas.write_text(
+        "schemas:\n  - {match: 'batch.*', step: 1m, retention: '1m:1d'}\n" + catch_all
+    )
+    warned = runner.invoke(main, ["--config", str(config_path), "check-config"])
+    assert warned.exit_code == 0, warned.output
+    assert "warning: schema 'batch.*' matches no metric in" in warned.stderr
