@@ -8,8 +8,8 @@ whoever syncs covers everything written so far.
 
 A segment is rotated when it is big or old enough, or when the connection to rrdcached
 changed (the daemon may have restarted and lost what the segment holds). A closed segment
-is dropped once rrdcached has flushed every file it names — the archive does that, see
-``Archive``. Segments are held under ``flock`` while their process lives; a segment whose
+is dropped once rrdcached has flushed every file it names — the log keeper does that, see
+``durability``. Segments are held under ``flock`` while their process lives; a segment whose
 lock can be taken belongs to a dead process and is replayed by the next one to start.
 What a segment holds is written and read back by ``walformat``.
 """
