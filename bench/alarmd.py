@@ -85,7 +85,7 @@ def prepare(root: Path, metrics: int, clock: Clock) -> tuple[Archive, float]:
 def write(archive: Archive, metrics: int, cycle: int, clock: Clock, root: Path) -> None:
     now = int(clock.now)
     samples = [Sample(metric_name(i), now, value_of(i, cycle)) for i in range(metrics)]
-    refused = [v for v in archive.write(samples) if v is not None]
+    refused = [v for v in archive.write(samples) if not v.stored]
     if refused:
         raise RuntimeError(f"{len(refused)} samples refused, e.g. {refused[0]}")
     (root / "last-write").write_text(str(now))

@@ -52,7 +52,7 @@ def fill(config_path: Path, now: int) -> Path:
     with Archive(archive_config) as archive:
         for offset in range(0, len(samples), 20_000):
             verdicts = archive.write(samples[offset : offset + 20_000])
-            assert all(v is None for v in verdicts), [v for v in verdicts if v][:3]
+            assert all(v.stored for v in verdicts), [str(v) for v in verdicts if not v.stored][:3]
     return metric_path(config.archive.root, METRIC)
 
 

@@ -34,18 +34,3 @@ class InvalidTime(RexmonError, ValueError):
 
 class SchemaError(RexmonError):
     """The database schema cannot be brought to the version this code needs."""
-
-
-class RetryLater(str):
-    """A verdict for a sample refused for a passing reason of the server's own (its disk is
-    full, other writers keep the file busy): the sender should keep it and send it again."""
-
-
-TRANSIENT = ("No space left", "could not lock", "kept changing the file")
-
-
-def verdict_for(message: str) -> str:
-    """The verdict for a sample that failed with ``message``: RetryLater when passing."""
-    if any(reason in message for reason in TRANSIENT):
-        return RetryLater(message)
-    return message

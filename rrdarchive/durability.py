@@ -24,7 +24,7 @@ every sample in this process's log reaches its RRD file before the log is droppe
   file, and drops the values. The samples of such files are kept in a held segment, which
   the next process to start replays (see ``WriteAheadLog.hold``).
 
-Replaying goes through the archive's own write path (``replay``), where a sample at or
+Replaying goes through the archive's own write path (``Writer.replay``), where a sample at or
 before the file's last update counts as stored, so replays are idempotent. For the same
 reason a replay sends every segment in the directory -- this process's, the dead ones'
 and, read only, those of live processes -- merged and in time order, and only one
@@ -40,17 +40,19 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from rexmon.metric import metric_path
 from rexmon.sample import Sample
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.errors import ArchiveError
+from rrdarchive.errors import ArchiveError, Cause, read_failure
+from rrdarchive.rrd import Rrd
 from rrdarchive.rrdcached import RrdcachedClient
-from rrdarchive.wal import DAMAGED, Segment, WriteAheadLog, keep_damage, note_latest, read_segment
+from rrdarchive.wal import Segment, WriteAheadLog, note_latest
+from rrdarchive.walformat import DAMAGED, keep_damage, read_segment
+from rrdarchive.writer import Writer
 
 FLUSH_CHUNK = 200
 REPLAY_LOCK = "replay.lock"
@@ -58,21 +60,18 @@ log = logging.getLogger(__name__)
 
 
 class LogKeeper:
-    """The write-ahead log of one process, and what it takes to drop it safely."""
+    """The write-ahead log of one process, and what it takes to drop it safely.
 
-    def __init__(
-        self,
-        config: ArchiveConfig,
-        client: RrdcachedClient,
-        replay: Callable[[Sequence[Sample]], None],
-        last_update: Callable[[Path], int | None],
-    ) -> None:
-        assert config.rrdcached is not None
+    It is handed to each write of ``writer`` as its :class:`Journal`, and replays the log
+    through it."""
+
+    def __init__(self, config: ArchiveConfig, rrd: Rrd, writer: Writer) -> None:
+        assert config.rrdcached is not None and rrd.client is not None
         self._root = config.root
-        self._client = client  # the writers' connection
+        self._rrd = rrd
+        self._client = rrd.client  # the writers' connection
         self._flusher = RrdcachedClient(config.rrdcached, config.root)
-        self._replay = replay
-        self._last_update = last_update  # of a file on disk; None if it has none
+        self._writer = writer
         self._wal = WriteAheadLog(
             config.wal_dir,
             segment_bytes=config.wal_segment_bytes,
@@ -178,14 +177,14 @@ class LogKeeper:
             chunk = paths[offset : offset + FLUSH_CHUNK]
             errors, _ = self._flusher.flush_many(chunk)
             for index, message in errors.items():
-                if "No such file" not in message:
+                if read_failure(message).cause is not Cause.MISSING:
                     raise ArchiveError(str(chunk[index]), "rrdcached FLUSH", message)
 
     def _hold_unwritten(self, segments: list[Segment], latest: dict[str, int]) -> None:
         """Keep the samples of files that are behind ``latest`` after a FLUSH."""
         behind = set()
         for metric, stamp in latest.items():
-            last = self._last_update(metric_path(self._root, metric))
+            last = self._rrd.file_last_update(metric_path(self._root, metric))
             if last is not None and last < stamp:
                 behind.add(metric)
         if not behind:
@@ -280,7 +279,7 @@ class LogKeeper:
         while pending:
             metrics = pending.pop()
             try:
-                self._replay([s for m in metrics for s in by_metric[m]])
+                self._writer.replay([s for m in metrics for s in by_metric[m]])
                 continue
             except Exception as exc:  # any cause: contained, logged, set aside
                 self._client.ping()  # raises if rrdcached is gone: not the content's fault

@@ -26,6 +26,7 @@ from rexmon.errors import InvalidMetricName
 from rexmon.sample import DsType, Sample
 from rexmon.timespec import format_duration
 from rrdarchive.schemas import Schema
+from rrdarchive.verdict import STORED, Verdict, rejected
 
 UNKNOWN = object()
 """The value of a last update that could not be read back (never equal to a sample's)."""
@@ -78,24 +79,32 @@ def format_value(value: float | None) -> str:
     return repr(float(value))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The groups to write, and the verdicts of the samples refused (by batch position)."""
+
+    groups: list[Group]
+    refused: dict[int, Verdict]
+
+
 def plan(
     samples: Sequence[Sample],
     now: float,
     *,
     target_for: Callable[[str], Target],
     max_future: int,
-    verdicts: list[str | None],
     replay: bool = False,
-) -> list[Group]:
-    """Group the acceptable samples per metric; write refusals into ``verdicts``.
+) -> Plan:
+    """Group the acceptable samples per metric; refuse the others.
 
     ``target_for`` validates a metric id (raising InvalidMetricName) and says where it goes.
     """
+    refused: dict[int, Verdict] = {}
     by_metric: dict[str, list[int]] = {}
     for index, sample in enumerate(samples):
         reason = None if _plainly_valid(sample) else _check(sample)
         if reason is not None:
-            verdicts[index] = reason
+            refused[index] = rejected(reason)
         else:
             by_metric.setdefault(sample.metric, []).append(index)
     groups = []
@@ -103,8 +112,9 @@ def plan(
         try:
             target = target_for(metric)
         except InvalidMetricName as exc:
+            verdict = rejected(str(exc))
             for index in indexes:
-                verdicts[index] = str(exc)
+                refused[index] = verdict
             continue
         if len(indexes) == 1 and (
             replay or now - target.max_age <= samples[indexes[0]].time <= now + max_future
@@ -123,48 +133,51 @@ def plan(
             )
             continue
         if not replay:
-            indexes = _in_window(samples, indexes, now, max_future, target.max_age, verdicts)
+            indexes, late = _in_window(samples, indexes, now, max_future, target.max_age)
+            refused.update(late)
         if not indexes:
             continue
         hint = next((samples[i].type for i in indexes if samples[i].type is not None), None)
         group = Group(metric, target.path, target.schema, hint, [], [], [])
-        _fill(group, samples, indexes, verdicts)
+        refused.update(_fill(group, samples, indexes))
         if group.times:
             groups.append(group)
-    return groups
+    return Plan(groups, refused)
 
 
 def settle(
     group: Group,
     last_time: int,
     held: Mapping[int, float | None],
-    verdicts: list[str | None],
     replay: bool,
-) -> None:
-    """Decide the samples at or before the file's last update and drop them from ``group``.
+) -> dict[int, Verdict]:
+    """Decide the samples at or before the file's last update and drop them from ``group``:
+    their verdicts, by batch position.
 
     ``held`` maps times to what the file holds there (None = unknown) as far as the
     archive could find out; a time missing from it cannot be checked."""
+    verdicts: dict[int, Verdict] = {}
     count = 0
     while count < len(group.times) and group.times[count] <= last_time:
         time, value = group.times[count], group.values[count]
-        reason = None
+        verdict = STORED
         if not replay:
             stored = held.get(time, UNKNOWN)
             if stored is UNKNOWN:
-                reason = (
+                verdict = rejected(
                     f"out of order: {group.metric} was last updated at {last_time};"
                     " only samples after that are stored"
                 )
             elif not same_value(value, stored):
-                reason = (
+                verdict = rejected(
                     f"{group.metric} already has a different value at {time}: {value!r}"
                     f" conflicts with the stored value {stored!r}"
                 )
         for index in group.indexes[count]:
-            verdicts[index] = reason
+            verdicts[index] = verdict
         count += 1
     group.drop_first(count)
+    return verdicts
 
 
 def same_value(value: float | None, stored: object) -> bool:
@@ -213,30 +226,31 @@ def _in_window(
     now: float,
     max_future: int,
     max_age: int,
-    verdicts: list[str | None],
-) -> list[int]:
+) -> tuple[list[int], dict[int, Verdict]]:
+    """The samples of ``indexes`` in the window around ``now``, and the verdicts of the others."""
     latest, earliest = now + max_future, now - max_age
     kept = []
+    refused: dict[int, Verdict] = {}
     for index in indexes:
         time = samples[index].time
         if time > latest:
-            verdicts[index] = (
+            refused[index] = rejected(
                 f"time {time} is {int(time - now)}s ahead of the server clock"
                 f" (at most {format_duration(max_future)} allowed)"
             )
         elif time < earliest:
-            verdicts[index] = (
+            refused[index] = rejected(
                 f"time {time} is older than {format_duration(max_age)}, the limit for this metric"
             )
         else:
             kept.append(index)
-    return kept
+    return kept, refused
 
 
-def _fill(
-    group: Group, samples: Sequence[Sample], indexes: list[int], verdicts: list[str | None]
-) -> None:
-    """Sort by time; the same time twice with one value is written once, with two refused."""
+def _fill(group: Group, samples: Sequence[Sample], indexes: list[int]) -> dict[int, Verdict]:
+    """Sort by time; the same time twice with one value is written once, with two refused
+    (the verdicts returned)."""
+    refused: dict[int, Verdict] = {}
     indexes = sorted(indexes, key=lambda i: samples[i].time)
     position = 0
     while position < len(indexes):
@@ -251,6 +265,8 @@ def _fill(
             group.values.append(samples[same_time[0]].value)
             group.indexes.append(same_time)
         else:
+            verdict = rejected(f"conflicting values for {group.metric} at {time} in this batch")
             for index in same_time:
-                verdicts[index] = f"conflicting values for {group.metric} at {time} in this batch"
+                refused[index] = verdict
         position = end
+    return refused

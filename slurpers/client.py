@@ -18,20 +18,13 @@ from dataclasses import dataclass, replace
 
 import requests
 
+from rexmon.rejection import Rejection
 from rexmon.sample import Sample
 from slurpers.errors import BatchRefused, ServerUnavailable, TokenRefused
 from slurpers.spool import encode_batch
 
 INGEST_PATH = "/api/v1/samples"
 log = logging.getLogger("rexmon.slurp.client")
-
-
-@dataclass(frozen=True)
-class Rejection:
-    index: int
-    metric: str
-    error: str
-    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,15 +143,7 @@ class IngestClient:
 def _parse_result(response: requests.Response, count: int) -> PushResult:
     try:
         document = response.json()
-        rejected = tuple(
-            Rejection(
-                int(item["index"]),
-                str(item.get("metric", "")),
-                str(item["error"]),
-                item.get("retry") is True,
-            )
-            for item in document.get("rejected", [])
-        )
+        rejected = tuple(Rejection.from_json(item) for item in document.get("rejected", []))
         return PushResult(
             int(document["accepted"]), rejected, int(document.get("rejected_omitted", 0))
         )

@@ -31,6 +31,7 @@ from rexmon.database import open_database
 from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.verdict import STORED
 from tests.clock import Clock
 
 STEP = 60
@@ -141,7 +142,7 @@ class Environment:
 
     def write(self, value: float | None, metric: str = METRIC) -> None:
         if value is not None:
-            assert self.archive.write([Sample(metric, int(self.clock.now), value)]) == [None]
+            assert self.archive.write([Sample(metric, int(self.clock.now), value)]) == [STORED]
 
     def step(self, value: float | None, metric: str = METRIC) -> TickReport:
         """One minute later: store ``value`` (None: no sample), tick, wait for the sends."""

@@ -20,6 +20,7 @@ from rexmon.database import open_database
 from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.verdict import STORED
 from tests.alarmd.daemon_env import METRIC, Environment, Inbox, env, inbox
 
 __all__ = ["env", "inbox"]  # fixtures
@@ -173,10 +174,10 @@ def test_rexmon_alarmd_run_once_as_a_real_process(tmp_path: Path, inbox: Inbox) 
     config = write_site(tmp_path, inbox)
     now = int(time.time()) // 60 * 60
     with Archive(ArchiveConfig.simple(tmp_path / "rrd", step=60)) as archive:
-        assert archive.write([Sample(METRIC, now - 120, 3.0), Sample(METRIC, now - 60, 12.0)]) == [
-            None,
-            None,
-        ]
+        assert (
+            archive.write([Sample(METRIC, now - 120, 3.0), Sample(METRIC, now - 60, 12.0)])
+            == [STORED] * 2
+        )
     command = [str(BIN / "rexmon-alarmd"), "run", "--config", str(config), "--once"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
@@ -242,7 +243,7 @@ def test_a_flexible_downtime_filed_over_a_firing_alarm_silences_its_recovery(
     shown = run([*downtime, "show", "1"])
     assert "state:    active" in shown and "triggered:" in shown
     with Archive(archive_config) as archive:
-        assert archive.write([Sample(METRIC, now, 3.0)]) == [None]
+        assert archive.write([Sample(METRIC, now, 3.0)]) == [STORED]
     run(alarmd)
     assert len(inbox.bodies) == 1  # the recovery waits for the end of the downtime
 

@@ -16,6 +16,7 @@ from rrdarchive.archive import Archive, Series
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import Band, HLine, escape_text, graph_elements
+from rrdarchive.verdict import STORED
 from tests.plain_rrdtool import fetch_values
 
 T0 = 1_699_999_980
@@ -27,7 +28,7 @@ def archive(tmp_path: Path) -> Archive:
     archive = Archive(ArchiveConfig.simple(tmp_path / "rrd"), clock=lambda: NOW)
     samples = [Sample("host.n1.load", T0 + 60 * i, float(i % 7)) for i in range(1, 31)]
     samples += [Sample("host.n2.load", T0 + 60 * i, 10.0 + i) for i in range(1, 31)]
-    assert archive.write(samples) == [None] * 60
+    assert archive.write(samples) == [STORED] * 60
     return archive
 
 
@@ -111,12 +112,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.verdict import STORED
 from rexmon.sample import Sample
 
 T0 = int(sys.argv[2])
 archive = Archive(ArchiveConfig.simple(Path(sys.argv[1])), clock=lambda: T0 + 3600)
 samples = [Sample(f"host.n{n}.load", T0 + 60 * i, float(i)) for n in range(4) for i in range(1, 31)]
-assert archive.write(samples) == [None] * len(samples)
+assert archive.write(samples) == [STORED] * len(samples)
 with ThreadPoolExecutor(4) as pool:
     images = list(pool.map(
         lambda n: archive.graph([f"host.n{n % 4}.load"], T0, T0 + 1800, title=f"n{n}"), range(200)

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.cli import load_archive_config, main
+from rrdarchive.verdict import STORED
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def runner() -> CliRunner:
 
 def write(config_path: Path, samples: list[Sample]) -> None:
     with Archive(load_archive_config(config_path)) as archive:
-        assert archive.write(samples) == [None] * len(samples)
+        assert archive.write(samples) == [STORED] * len(samples)
 
 
 def test_check_config_reports_the_archive(runner: CliRunner, config_path: Path) -> None:

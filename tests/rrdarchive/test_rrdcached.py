@@ -13,6 +13,7 @@ from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError
 from rrdarchive.rrdcached import RrdcachedClient
+from rrdarchive.verdict import STORED, rejected
 from tests.fixtures_rrdcached import Rrdcached
 from tests.plain_rrdtool import known_values, last_update, run_rrdtool
 
@@ -109,7 +110,7 @@ def test_the_archive_writes_through_rrdcached_and_reads_see_cached_data(
 ) -> None:
     archive = open_archive()
     samples = [Sample("host.n1.load", T0 + 60 * i, float(i)) for i in range(1, 6)]
-    assert archive.write(samples) == [None] * 5
+    assert archive.write(samples) == [STORED] * 5
     path = metric_path(config.root, "host.n1.load")
     assert last_update(path) == T0  # created, the samples still in rrdcached's memory
     assert archive.last("host.n1.load") == (T0 + 300, 5.0)
@@ -135,13 +136,14 @@ def test_ordering_and_resending_are_checked_against_rrdcached(
 ) -> None:
     first = open_archive()
     batch = [Sample("a.b", T0 + 60, 1.5), Sample("a.b", T0 + 120, 2.5)]
-    assert first.write(batch) == [None, None]
+    assert first.write(batch) == [STORED] * 2
     second = open_archive()  # another worker: no memory of the above
     verdicts = second.write(batch + [Sample("a.b", T0 + 180, 3.5)])
-    assert verdicts == [None, None, None]  # rrdcached still holds the first two (PENDING)
+    assert verdicts == [STORED] * 3  # rrdcached still holds the first two (PENDING)
+    conflict = "a.b already has a different value at {}: 9.0 conflicts with the stored value {}"
     assert second.write([Sample("a.b", T0 + 120, 9.0), Sample("a.b", T0 + 180, 9.0)]) == [
-        f"a.b already has a different value at {T0 + 120}: 9.0 conflicts with the stored value 2.5",
-        f"a.b already has a different value at {T0 + 180}: 9.0 conflicts with the stored value 3.5",
+        rejected(conflict.format(T0 + 120, 2.5)),
+        rejected(conflict.format(T0 + 180, 3.5)),
     ]
     first.close()
     second.close()  # closing twice (again at teardown) is harmless
@@ -157,13 +159,16 @@ def test_a_counter_rrd_refuses_fractions_before_rrdcached_sees_them(
 ) -> None:
     metric = "net.bytes_total"
     archive = open_archive()
-    assert archive.write([Sample(metric, T0 + 60, 100.0, DsType.COUNTER)]) == [None]
+    assert archive.write([Sample(metric, T0 + 60, 100.0, DsType.COUNTER)]) == [STORED]
     verdicts = archive.write([Sample(metric, T0 + 120, 150.5), Sample(metric, T0 + 180, 200.0)])
-    assert verdicts == ["value 150.5 refused: a COUNTER RRD needs an integer >= 0", None]
+    assert verdicts == [
+        rejected("value 150.5 refused: a COUNTER RRD needs an integer >= 0"),
+        STORED,
+    ]
     other = open_archive()  # did not create the file: reads its type
     assert other.write([Sample(metric, T0 + 240, -3.0), Sample(metric, T0 + 300, 250.0)]) == [
-        "value -3.0 refused: a COUNTER RRD needs an integer >= 0",
-        None,
+        rejected("value -3.0 refused: a COUNTER RRD needs an integer >= 0"),
+        STORED,
     ]
     archive.close()
     other.close()
@@ -174,14 +179,14 @@ def test_writing_with_rrdcached_down_raises_and_stores_nothing(
     config: ArchiveConfig, rrdcached: Rrdcached, open_archive: Callable[[], Archive]
 ) -> None:
     archive = open_archive()
-    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [STORED]
     rrdcached.stop()
     with pytest.raises(ArchiveError, match="rrdcached"):
         archive.write([Sample("a.b", T0 + 120, 2.0)])
     with pytest.raises(ArchiveError, match="rrdcached"):
         archive.last("a.b")  # never the file alone, silently
     rrdcached.start()
-    assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [None]
+    assert archive.write([Sample("a.b", T0 + 120, 2.0)]) == [STORED]
     archive.close()
     assert known_values(metric_path(config.root, "a.b"), T0, T0 + 120) == {
         T0 + 60: 1.0,

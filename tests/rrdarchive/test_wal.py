@@ -18,7 +18,9 @@ from rexmon.metric import metric_path
 from rexmon.sample import DsType, Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
-from rrdarchive.wal import WriteAheadLog, read_segment
+from rrdarchive.verdict import STORED
+from rrdarchive.wal import WriteAheadLog
+from rrdarchive.walformat import read_segment
 from tests.fixtures_rrdcached import Rrdcached
 from tests.plain_rrdtool import known_values, last_update
 
@@ -99,7 +101,7 @@ config = ArchiveConfig.simple(Path(root), rrdcached=address, wal=Path(wal))
 archive = Archive(config, clock=lambda: {now})
 samples = [Sample(f"host.n{{i}}.load", {t0} + 60 * m, float(10 * i + m))
            for i in range(5) for m in range(1, 4)]
-print(json.dumps(archive.write(samples)), flush=True)
+print(json.dumps([v.stored for v in archive.write(samples)]), flush=True)
 time.sleep(600)
 """
 
@@ -121,7 +123,7 @@ def test_acknowledged_samples_survive_a_sigkill_of_rrdcached_and_of_the_writer(
     )
     try:
         assert child.stdout is not None
-        assert json.loads(child.stdout.readline()) == [None] * 15  # acknowledged
+        assert json.loads(child.stdout.readline()) == [True] * 15  # acknowledged
         rrdcached.kill()
     finally:
         child.kill()
@@ -147,7 +149,7 @@ def test_a_replay_merges_the_segments_of_dead_and_live_writers_in_time_order(
     root, wal = rrdcached.base_dir, tmp_path / "wal"
     config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
     with Archive(config, clock=lambda: NOW) as opened:  # creates the file: last update T0
-        assert opened.write([Sample("a.b", T0, 0.0)]) == [None]
+        assert opened.write([Sample("a.b", T0, 0.0)]) == [STORED]
     live, dead = make_log(wal), make_log(wal)
     live.append([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 180, 3.0)], epoch=1)
     dead.append([Sample("a.b", T0 + 120, 2.0), Sample("a.b", T0 + 240, 4.0)], epoch=1)
@@ -166,11 +168,13 @@ def test_samples_are_sent_again_when_rrdcached_restarts_under_a_live_archive(
     root = rrdcached.base_dir
     config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=tmp_path / "wal")
     archive = Archive(config, clock=lambda: NOW)
-    assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [None] * 2
+    assert (
+        archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [STORED] * 2
+    )
     rrdcached.kill()
     rrdcached.start()
     # the next write notices the new connection and first replays what came before
-    assert archive.write([Sample("a.b", T0 + 180, 3.0)]) == [None]
+    assert archive.write([Sample("a.b", T0 + 180, 3.0)]) == [STORED]
     assert archive.last("a.b") == (T0 + 180, 3.0)
     archive.close()
     assert known_values(metric_path(root, "a.b"), T0, T0 + 180) == {
@@ -187,7 +191,9 @@ def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
     root = rrdcached.base_dir
     config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=tmp_path / "wal")
     archive = Archive(config, clock=lambda: NOW)
-    assert archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [None] * 2
+    assert (
+        archive.write([Sample("a.b", T0 + 60, 1.0), Sample("a.b", T0 + 120, 2.0)]) == [STORED] * 2
+    )
     rrdcached.kill()
     rrdcached.start()
     archive.close()  # a flush on the new daemon alone would prove nothing
@@ -199,7 +205,7 @@ def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_pat
     wal = tmp_path / "wal"
     config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
     archive = Archive(replace(config, wal_segment_seconds=1), clock=lambda: NOW)
-    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [None]
+    assert archive.write([Sample("a.b", T0 + 60, 1.0)]) == [STORED]
     deadline = time.monotonic() + 10
     while list(wal.glob("*.wal")) and time.monotonic() < deadline:
         time.sleep(0.05)

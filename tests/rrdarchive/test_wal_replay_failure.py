@@ -9,6 +9,7 @@ from rexmon.metric import metric_path
 from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig
+from rrdarchive.verdict import STORED
 from rrdarchive.wal import WriteAheadLog
 from tests.fixtures_rrdcached import Rrdcached
 from tests.plain_rrdtool import known_values
@@ -27,10 +28,9 @@ def test_a_dead_segment_with_a_long_run_of_one_metric_replays_whole(
     wal = tmp_path / "wal"
     config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
     with Archive(config, clock=lambda: NOW) as opened:
-        assert opened.write([Sample("big.one", T0, 0.0), Sample("small.one", T0, 0.0)]) == [
-            None,
-            None,
-        ]
+        assert (
+            opened.write([Sample("big.one", T0, 0.0), Sample("small.one", T0, 0.0)]) == [STORED] * 2
+        )
     dead = WriteAheadLog(wal, segment_bytes=1 << 26, segment_seconds=300)
     big = [Sample("big.one", T0 + 60 * k, float(k)) for k in range(1, MINUTES)]
     dead.append(big, epoch=1)
@@ -38,7 +38,7 @@ def test_a_dead_segment_with_a_long_run_of_one_metric_replays_whole(
     dead.close()  # what a killed process leaves
 
     archive = Archive(config, clock=lambda: NOW)
-    assert archive.write([Sample("small.one", T0 + 120, 8.0)]) == [None]
+    assert archive.write([Sample("small.one", T0 + 120, 8.0)]) == [STORED]
     archive.close()
     assert known_values(metric_path(config.root, "small.one"), T0, T0 + 120) == {
         T0 + 60: 7.0,
@@ -56,7 +56,7 @@ def test_a_damaged_dead_segment_replays_all_it_can_and_keeps_the_damaged_bytes(
     wal = tmp_path / "wal"
     config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
     with Archive(config, clock=lambda: NOW) as opened:
-        assert opened.write([Sample(f"d.m{n}", T0, 0.0) for n in range(3)]) == [None] * 3
+        assert opened.write([Sample(f"d.m{n}", T0, 0.0) for n in range(3)]) == [STORED] * 3
     dead = WriteAheadLog(wal, segment_bytes=1 << 26, segment_seconds=300)
     for minute in range(1, 4):
         dead.append([Sample(f"d.m{n}", T0 + 60 * minute, float(minute)) for n in range(3)], 1)

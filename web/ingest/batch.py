@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from rexmon.errors import InvalidSample, RexmonError
+from rexmon.rejection import Rejection
 from rexmon.sample import (
     Sample,
     iter_plaintext,
@@ -22,7 +22,6 @@ from rexmon.sample import (
 )
 
 MAX_ECHO = 300
-MAX_REASON = 300  # characters of a rejection's reason in the answer
 MAX_GZIP_MEMBERS = 16
 
 
@@ -32,24 +31,6 @@ class MalformedBatch(RexmonError):
 
 class BatchTooLarge(RexmonError):
     """The body, once decompressed, is over the size limit (413)."""
-
-
-@dataclass(frozen=True)
-class Rejection:
-    index: int
-    metric: str | None
-    error: str
-    line: int | None = None
-    retry: bool = False  # refused for a passing reason of the server's: send it again later
-
-    def to_json(self) -> dict[str, Any]:
-        error = self.error if len(self.error) <= MAX_REASON else self.error[:MAX_REASON] + "..."
-        data: dict[str, Any] = {"index": self.index, "metric": self.metric, "error": error}
-        if self.line is not None:
-            data["line"] = self.line
-        if self.retry:
-            data["retry"] = True
-        return data
 
 
 @dataclass

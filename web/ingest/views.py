@@ -15,18 +15,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from rexmon.errors import RetryLater
+from rexmon.rejection import Rejection
 from rrdarchive.errors import ArchiveError
 from web.auth.tokens import Token
 from web.errors import refusal
-from web.ingest.batch import (
-    Batch,
-    BatchTooLarge,
-    MalformedBatch,
-    Rejection,
-    decompress,
-    parse_batch,
-)
+from web.ingest.batch import Batch, BatchTooLarge, MalformedBatch, decompress, parse_batch
 from web.services import Services, get_services
 
 MAX_LISTED = 1000  # permanent rejections listed in an answer; more are only counted
@@ -74,10 +67,10 @@ def post_samples() -> Any:
         response.headers["Retry-After"] = "30"
         return response
     for (index, sample), verdict in zip(batch.samples, verdicts, strict=True):
-        if verdict is not None:
-            retry = isinstance(verdict, RetryLater)
-            batch.rejected.append(Rejection(index, sample.metric, verdict, retry=retry))
-    accepted = len(batch.samples) - sum(v is not None for v in verdicts)
+        if not verdict.stored:
+            rejection = Rejection(index, sample.metric, verdict.reason, retry=verdict.retry)
+            batch.rejected.append(rejection)
+    accepted = sum(verdict.stored for verdict in verdicts)
     services.counters.count_samples(accepted, len(batch.rejected))
     listed = listed_rejections(batch.rejected)
     answer: dict[str, Any] = {"accepted": accepted, "rejected": [r.to_json() for r in listed]}

@@ -6,9 +6,9 @@ import gzip
 import json
 
 from rexmon.metric import metric_path
+from rexmon.rejection import Rejection
 from tests.fixtures_server import RexmonServer, aligned_now, push
 from tests.plain_rrdtool import fetch_values
-from web.ingest.batch import Rejection
 from web.ingest.views import MAX_LISTED, listed_rejections
 
 

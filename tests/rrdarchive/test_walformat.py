@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rexmon.sample import Sample
-from rrdarchive.wal import (
+from rrdarchive.walformat import (
     DAMAGED,
     MAX_RECORD_SAMPLES,
     Reading,
