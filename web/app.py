@@ -16,6 +16,7 @@ from rexmon.commandline import CONFIG_ENV
 from web import display, errors, services
 from web.alarms import views as alarms
 from web.auth import guard
+from web.auth import views as auth
 from web.auth.users import Authenticator
 from web.config import ServerConfig, load_server_config
 from web.downtimes import api as downtimes_api
@@ -43,9 +44,11 @@ def create_app(
     app.config["SECRET_KEY"] = read_or_make_secret_key(config.web.secret_key_file)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = config.web.auth.session_lifetime
     app.config["SESSION_COOKIE_SECURE"] = config.site.base_url.startswith("https://")
     guard.init_app(app, Authenticator(config.web.auth))
     services.init_app(app, config, clock)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(downtimes_api.bp)

@@ -10,7 +10,6 @@ import base64
 import re
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,17 +29,6 @@ from web.services import get_services
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = REPO / "test-output" / "browser"
 DISK = "host.node01.disk.root.used_ratio"
 CALM = "host.node02.disk.root.used_ratio"
@@ -87,16 +75,6 @@ def alarmd(server: RexmonServer) -> Iterator[Alarmd]:
     daemon = Alarmd(server)
     yield daemon
     daemon.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (make deps)")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
 
 
 def test_an_operator_sees_a_critical_alarm_zooms_its_graph_and_silences_it_with_a_downtime(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Flask, Response, abort, g, request, session
+from flask import Flask, Response, abort, g, redirect, request, session, url_for
 from sqlalchemy.engine import Engine
 
 from web.auth.users import Authenticator, Role, User
@@ -33,6 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 FAILURE_WINDOW = 300.0
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
+SESSION_USER = "user"
+SESSION_FINGERPRINT = "password"
 log = logging.getLogger(__name__)
 
 
@@ -145,7 +147,27 @@ def _identify() -> User:
             abort(_challenge("wrong user name or password"))  # charged by attempt()
         limiter.forgive(attempt)
         return user
+    if SESSION_USER in session:
+        user = auth.from_session(session[SESSION_USER], session.get(SESSION_FINGERPRINT, ""))
+        if user is not None:
+            return user
+        session.pop(SESSION_USER, None)  # the password changed or the user is gone
     return auth.anonymous()
+
+
+def log_in(user: User, fingerprint: str) -> None:
+    """Start a login session: a fresh session (no fixation) that names the user and
+    the password it was opened with; a new CSRF nonce comes with it."""
+    session.clear()
+    session.permanent = True
+    session[SESSION_USER] = user.name
+    session[SESSION_FINGERPRINT] = fingerprint
+    g.user = user
+
+
+def log_out() -> None:
+    session.clear()
+    g.pop("user", None)
 
 
 def _trusted_header_value(name: str) -> str | None:
@@ -198,6 +220,8 @@ def require(role: Role) -> Callable[[F], F]:
             user = current_user()
             if user.role < role:
                 if not user.authenticated:
+                    if _from_a_browser():
+                        abort(redirect(login_url(request.full_path.rstrip("?"))))
                     abort(_challenge(f"log in as {role.name.lower()} or higher"))
                 abort(
                     refusal(
@@ -210,6 +234,20 @@ def require(role: Role) -> Callable[[F], F]:
         return cast(F, guarded)
 
     return decorate
+
+
+def _from_a_browser() -> bool:
+    """A page asked for by a browser goes to the login form; scripts (the API, anything
+    that sent credentials or does not take HTML) get 401 with a Basic challenge."""
+    if request.path.startswith("/api/") or request.method != "GET":
+        return False
+    if "Authorization" in request.headers:
+        return False
+    return any(kind == "text/html" and quality > 0 for kind, quality in request.accept_mimetypes)
+
+
+def login_url(next_path: str) -> str:
+    return url_for("auth.login", next=next_path)
 
 
 def csrf_token() -> str:

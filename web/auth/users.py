@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ import bcrypt
 
 from downtime.policy import ScopePolicy, scope_policy_from_node
 from rexmon.errors import ConfigError
+from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 from web.auth.tokens import DIGEST_PREFIX, digest_token
 
@@ -34,9 +36,12 @@ AUTH_KEYS = frozenset(
         "api_tokens",
         "max_failures",
         "scopes",
+        "session_lifetime",
     }
 )
 VERIFIED_CACHE_SECONDS = 300
+DEFAULT_SESSION_LIFETIME = 12 * 3600  # a shift
+MAX_VERIFIED = 1024  # remembered good passwords before expired ones are dropped
 
 
 class Role(enum.IntEnum):
@@ -90,6 +95,7 @@ class AuthConfig:
     api_tokens: tuple[ApiToken, ...] = ()
     max_failures: int = 10
     scopes: ScopePolicy | None = None  # which downtime scopes operators may file
+    session_lifetime: int = DEFAULT_SESSION_LIFETIME  # seconds a login page session lasts
 
     def groups_of(self, user: str) -> tuple[str, ...]:
         return tuple(sorted(group for group, members in self.groups.items() if user in members))
@@ -130,6 +136,8 @@ def auth_config_from_node(node: Node | None, base_dir: Path) -> AuthConfig:
         config["scopes"] = scope_policy_from_node(scopes)
     if (failures := node.get("max_failures")) is not None:
         config["max_failures"] = failures.as_int(low=1)
+    if (lifetime := node.get("session_lifetime")) is not None:
+        config["session_lifetime"] = lifetime.parse(parse_duration)
     return AuthConfig(**config)
 
 
@@ -184,8 +192,23 @@ class Authenticator:
             if not bcrypt.checkpw(password.encode("utf-8"), stored):
                 return None
             with self._lock:
+                if len(self._verified) >= MAX_VERIFIED:  # bounded: drop what has expired
+                    horizon = now - VERIFIED_CACHE_SECONDS
+                    self._verified = {k: at for k, at in self._verified.items() if at > horizon}
                 self._verified[key] = now
         return self._user(name, "password")
+
+    def password_fingerprint(self, name: str) -> str:
+        """A short digest of the user's stored hash: a login session carries it, so a
+        changed password (or a removed user) ends every session of that user."""
+        stored = self._hashes.get(name)
+        return "" if stored is None else hashlib.sha256(stored).hexdigest()[:16]
+
+    def from_session(self, name: str, fingerprint: str) -> User | None:
+        """The user of a login session, if the password it logged in with still stands."""
+        if not fingerprint or not hmac.compare_digest(fingerprint, self.password_fingerprint(name)):
+            return None
+        return self._user(name, "session")
 
     def _user(self, name: str, via: str) -> User:
         return User(name, self.config.role_of(name), self.config.groups_of(name), via)
