@@ -16,6 +16,7 @@ from web import (
     alarms,
     api,
     availability,
+    collectd,
     display,
     downtimes,
     graphs,
@@ -51,6 +52,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     guard.init_app(app, Authenticator(config.web.auth))
     services.init_app(app, config)
     app.register_blueprint(ingest.bp)
+    app.register_blueprint(collectd.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(downtimes.bp)
