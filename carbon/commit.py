@@ -22,6 +22,8 @@ from rexmon.sample import Sample
 log = logging.getLogger("carbon")
 WINDOW = 0.02  # seconds to gather more chunks once the first one is waiting
 MAX_BATCH = 200_000  # samples in one archive write
+RETRY_FIRST = 0.5  # seconds before the first retry of a write the archive could not do
+RETRY_MAX = 30.0
 
 Verdicts = list[str | None]
 Writer = Callable[[Sequence[Sample]], Verdicts]
@@ -38,6 +40,7 @@ class GroupCommit:
         self._count = 0
         self._wake = asyncio.Event()
         self._closing = False
+        self._closed = asyncio.Event()  # set with _closing, for the retry pauses
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="carbon-write")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -57,6 +60,7 @@ class GroupCommit:
     async def close(self) -> None:
         """Write what is pending, then stop the writer."""
         self._closing = True
+        self._closed.set()
         self._wake.set()
         await self._task
 
@@ -64,7 +68,6 @@ class GroupCommit:
         self._executor.shutdown(wait=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             if not self._pending:
@@ -76,16 +79,7 @@ class GroupCommit:
                 await asyncio.sleep(self._window)
             batch = self._take()
             flat = [sample for samples, _ in batch for sample in samples]
-            try:
-                verdicts: Verdicts | RexmonError = await loop.run_in_executor(
-                    self._executor, self._write, flat
-                )
-            except RexmonError as exc:
-                log.error("carbon: archive unavailable, %d lines not stored: %s", len(flat), exc)
-                verdicts = exc
-            except Exception as exc:  # a bug must not stop every later write
-                log.exception("carbon: writing %d samples failed", len(flat))
-                verdicts = RexmonError(f"write failed: {exc}")
+            verdicts = await self._write_patiently(flat)
             start = 0
             for samples, future in batch:
                 if future.done():  # its connection went away meanwhile
@@ -95,6 +89,37 @@ class GroupCommit:
                 else:
                     future.set_result(verdicts[start : start + len(samples)])
                 start += len(samples)
+
+    async def _write_patiently(self, samples: list[Sample]) -> Verdicts | RexmonError:
+        """The archive's write. While it cannot write at all (rrdcached restarting, the
+        log's disk gone) it is tried again with growing pauses: the connections wait and
+        TCP holds their senders back, instead of the lines being dropped. Only a stop
+        ends the waiting (one last try, then the error is the verdict)."""
+        loop = asyncio.get_running_loop()
+        pause = RETRY_FIRST
+        while True:
+            try:
+                return await loop.run_in_executor(self._executor, self._write, samples)
+            except RexmonError as exc:
+                if self._closing:
+                    log.error(
+                        "carbon: archive unavailable at stop, %d lines lost: %s", len(samples), exc
+                    )
+                    return exc
+                log.error(
+                    "carbon: archive unavailable, %d lines wait, next try in %gs: %s",
+                    len(samples),
+                    pause,
+                    exc,
+                )
+            except Exception as exc:  # a bug must not stop every later write
+                log.exception("carbon: writing %d samples failed", len(samples))
+                return RexmonError(f"write failed: {exc}")
+            try:
+                await asyncio.wait_for(self._closed.wait(), pause)
+            except TimeoutError:
+                pass
+            pause = min(pause * 2, RETRY_MAX)
 
     def _take(self) -> list[Pending]:
         batch: list[Pending] = []

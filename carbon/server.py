@@ -30,7 +30,8 @@ from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 
 log = logging.getLogger("carbon")
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024
+MAX_BUSY = 256  # connections whose chunk is parsed and waits for the archive at once
 DRAIN_QUIET = 0.5  # at stop: a connection silent this long has nothing more to give
 DRAIN_MAX = 10.0  # at stop: the longest the reading of what arrived may take
 
@@ -51,11 +52,14 @@ class CarbonServer:
         self._commit: GroupCommit | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._stopped: asyncio.Future[None] | None = None
+        # bounds the parsed samples held in memory, whatever the number of connections
+        self._busy: asyncio.Semaphore | None = None
 
     async def start(self) -> list[tuple[str, int]]:
         """Listen; the addresses bound (port 0 in the config picks a free port)."""
         loop = asyncio.get_running_loop()
         self._stopped = loop.create_future()
+        self._busy = asyncio.Semaphore(MAX_BUSY)
         self._commit = GroupCommit(self.archive.write)
         try:
             self._server = await asyncio.start_server(
@@ -126,8 +130,10 @@ class CarbonServer:
                 break
             if not chunk:
                 break
-            lines = splitter.feed(chunk)
-            await self._store(lines, address, sources)
+            assert self._busy is not None
+            async with self._busy:
+                lines = splitter.feed(chunk)
+                await self._store(lines, address, sources)
             delay = self._rate.delay(address, len(lines), self._clock())
             if delay > 0 and drain_until is None:
                 await asyncio.wait([self._stopped], timeout=delay)

@@ -211,3 +211,23 @@ def test_through_rrdcached_lines_are_in_the_files_after_a_clean_stop(
     counts = carbon.stop()
     assert counts["accepted"] == 100
     assert last_update(root, "site.cached.m42") == (when, 42.0)
+
+
+def test_lines_wait_while_rrdcached_is_down_and_are_stored_once_it_is_back(
+    make_carbon: MakeCarbon, start_rrdcached: Callable[..., Rrdcached], tmp_path: Path
+) -> None:
+    root = tmp_path / "carbon0" / "rrd"
+    root.mkdir(parents=True)
+    cached = start_rrdcached(root)
+    carbon = make_carbon(archive={"rrdcached": cached.address, "wal": "wal"})
+    when = now()
+    carbon.send(f"site.down.before 1 {when}\n".encode())
+    carbon.wait_for_log(r"last 1s: 1 lines accepted")
+    cached.kill()
+    carbon.send("".join(f"site.down.m{i} {i} {when}\n" for i in range(50)).encode())
+    carbon.wait_for_log(r"archive unavailable, 50 lines wait")
+    cached.start()
+    carbon.wait_for_log(r"total 51 accepted", timeout=60)
+    counts = carbon.stop()
+    assert counts["accepted"] == 51
+    assert last_update(root, "site.down.m49") == (when, 49.0)
