@@ -145,3 +145,11 @@ def test_a_body_that_is_not_a_list_of_value_lists_is_refused_whole(
     )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["error"]
+
+
+def test_values_beyond_a_double_or_not_numbers_are_rejected_alone() -> None:
+    item = value_list(values=[10**400, True, 1.5])
+    batch = parse_collectd(json.dumps([item, value_list(time=10**400)]).encode())
+    assert [r.index for r in batch.rejected] == [0, 1, 3, 4, 5]
+    assert "'time' must be a number" in batch.rejected[-1].error
+    assert [sample.value for _, sample in batch.samples] == [1.5]
