@@ -24,6 +24,7 @@ class Closing(enum.Enum):
     NETWORK = "refused_network"  # the source address is not in carbon.allow
     FULL = "refused_full"  # max_connections were open
     IDLE = "idle_timeout"
+    RESET = "reset"  # by the sender (TCP RST)
     CLOSED = "closed"  # by the sender, or at shutdown
 
 

@@ -124,7 +124,11 @@ class CarbonServer:
         while True:
             if drain_until is None and self._stopped.done():
                 drain_until = time.monotonic() + DRAIN_MAX
-            chunk = await self._next_chunk(reader, drain_until)
+            try:
+                chunk = await self._next_chunk(reader, drain_until)
+            except OSError:  # reset by the sender: what was read before is kept
+                how = Closing.RESET
+                break
             if chunk is None:  # silent too long
                 how = Closing.IDLE if drain_until is None else Closing.CLOSED
                 break

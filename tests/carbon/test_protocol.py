@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from carbon.protocol import LineSplitter, Reason, Refused, parse_line
 from rexmon.sample import Sample
 
@@ -89,3 +92,20 @@ def test_a_complete_line_over_the_limit_in_one_chunk_is_refused() -> None:
     results = splitter.feed(b"a.b " + b"1" * 2000 + b"\nc.d 1\n")
     assert reason(results[0]) is Reason.TOO_LONG
     assert results[1] == b"c.d 1"
+
+
+@given(
+    lines=st.lists(st.binary(max_size=60).map(lambda b: b.replace(b"\n", b"")), max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=20),
+)
+def test_any_cutting_of_the_stream_gives_the_same_lines(
+    lines: list[bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(line + b"\n" for line in lines)
+    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    splitter = LineSplitter(max_line=1000)
+    got: list[object] = []
+    for start, end in zip(points, points[1:], strict=False):
+        got += splitter.feed(stream[start:end])
+    assert got == lines
+    assert splitter.close() is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -231,3 +232,19 @@ def test_lines_wait_while_rrdcached_is_down_and_are_stored_once_it_is_back(
     counts = carbon.stop()
     assert counts["accepted"] == 51
     assert last_update(root, "site.down.m49") == (when, 49.0)
+
+
+def test_a_connection_reset_by_the_sender_keeps_its_complete_lines(
+    make_carbon: MakeCarbon,
+) -> None:
+    carbon = make_carbon()
+    when = now()
+    connection = carbon.connect()
+    connection.sendall(f"site.reset.x 1 {when}\nsite.reset.y 2".encode())
+    carbon.wait_for_log(r"last 1s: 1 lines accepted")
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()  # an RST, not a FIN
+    carbon.send(f"site.reset.z 3 {when}\n".encode())
+    counts = carbon.stop()
+    assert counts == {"accepted": 2, "reset": 1, "cut_at_close": 1, "closed": 1}
+    assert last_update(carbon.root, "site.reset.x") == (when, 1.0)
