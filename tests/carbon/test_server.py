@@ -13,7 +13,7 @@ from pathlib import Path
 from rexmon.metric import metric_path
 from tests.fixtures_carbon import CarbonProcess
 from tests.fixtures_rrdcached import Rrdcached
-from tests.plain_rrdtool import run_rrdtool
+from tests.plain_rrdtool import known_values, run_rrdtool
 
 MakeCarbon = Callable[..., CarbonProcess]
 
@@ -248,3 +248,15 @@ def test_a_connection_reset_by_the_sender_keeps_its_complete_lines(
     counts = carbon.stop()
     assert counts == {"accepted": 2, "reset": 1, "cut_at_close": 1, "closed": 1}
     assert last_update(carbon.root, "site.reset.x") == (when, 1.0)
+
+
+def test_a_series_sent_over_tcp_reads_back_with_rrdtool_fetch(make_carbon: MakeCarbon) -> None:
+    carbon = make_carbon()
+    start = int(time.time()) // 60 * 60 - 600
+    carbon.send("".join(f"site.series.x {n * 10} {start + n * 60}\n" for n in range(6)).encode())
+    carbon.stop()
+    path = metric_path(carbon.root, "site.series.x")
+    values = known_values(path, start, start + 300)
+    assert {t: values[t] for t in range(start + 60, start + 360, 60)} == {
+        start + n * 60: float(n * 10) for n in range(1, 6)
+    }
