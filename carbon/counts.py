@@ -59,9 +59,17 @@ class LineCounts:
     def close(self, how: Closing) -> None:
         self.connections[how] += 1
 
+    def turn_away(self, how: Closing, address: str | None, why: str) -> None:
+        """A connection closed as soon as accepted: counted, and logged within the same
+        budget as refused lines (a port scan must not flood the log)."""
+        self.close(how)
+        if self._examples < EXAMPLES_PER_INTERVAL:
+            self._examples += 1
+            log.warning("carbon: refused a connection from %s: %s", address, why)
+
     def quiet(self) -> bool:
         """Nothing accepted or refused in this interval (then nothing is logged)."""
-        return not self._interval_accepted and not self._interval_refused
+        return not self._interval_accepted and not self._interval_refused and not self._examples
 
     def report(self, interval: float) -> str:
         """One line for the log: the interval's figures, then the totals; starts a new

@@ -97,11 +97,12 @@ class CarbonServer:
         peer = writer.get_extra_info("peername")
         address = str(peer[0]) if peer else None
         sources = self.config.sources_of(address)
-        if not sources or len(self._handlers) >= self.config.max_connections:
-            how = Closing.FULL if sources else Closing.NETWORK
-            self.counts.close(how)
-            if how is Closing.NETWORK:
-                log.warning("carbon: refused a connection from %s: not in carbon.allow", address)
+        limit = self.config.max_connections
+        if not sources or len(self._handlers) >= limit:
+            if not sources:
+                self.counts.turn_away(Closing.NETWORK, address, "not in carbon.allow")
+            else:
+                self.counts.turn_away(Closing.FULL, address, f"{limit} connections are open")
             writer.close()
             return
         self._handlers.add(task)
