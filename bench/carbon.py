@@ -22,9 +22,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,9 @@ from bench.harness import (  # noqa: E402
     rrdcached_process,
     save,
     scratch_directory,
-    stored_values,
     write_server_config,
 )
-from bench.ingest import SCHEMAS, STEP, push_round, round_bodies, value_of  # noqa: E402
+from bench.ingest import SCHEMAS, STEP, push_round, round_bodies, value_of, verify  # noqa: E402
 from bench.ingest import metric_name as samples_name  # noqa: E402
 
 CLIENTS = 6
@@ -163,18 +162,6 @@ def with_carbon_section(config_path: Path) -> None:
     config_path.write_text(yaml.safe_dump(config))
 
 
-def verify(root: Path, name: Callable[[int], str], size: int, times: list[int]) -> int:
-    """Samples missing or wrong in the files, read by rrdtool alone (round 0 excepted: the
-    point ending at the creation sample is partial by design)."""
-    missing = 0
-    for index in range(size):
-        by_time = stored_values(root, name(index), times[0] - STEP, times[-1])
-        for round_number, when in enumerate(times[1:], start=1):
-            if by_time.get(when) != value_of(index, round_number):
-                missing += 1
-    return missing
-
-
 def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
     base = int(time.time()) // STEP * STEP - (rounds + 2) * STEP
     times = [base + r * STEP for r in range(rounds)]
@@ -182,7 +169,7 @@ def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
     with scratch_directory(f"rexmon-bench-{path}-") as directory:
         root = directory / "rrd"
         root.mkdir()
-        with rrdcached_process(directory, root) if mode == "rrdcached" else _none() as cached:
+        with rrdcached_process(directory, root) if mode == "rrdcached" else nullcontext() as cached:
             if path == "carbon":
                 _, root, config_path = write_server_config(directory, SCHEMAS, cached)
                 with_carbon_section(config_path)
@@ -201,7 +188,7 @@ def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
                             seconds.append(push_round(server.url, server.token, bodies, CLIENTS)[0])
                         _report(path, mode, size, number, seconds[-1])
         name = samples_name if path == "samples" else collectd_name
-        lost = verify(root, name, size, times)
+        lost = verify(root, size, times, name)
     return {
         "path": path,
         "mode": mode,
@@ -216,14 +203,6 @@ def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
 
 def _report(path: str, mode: str, size: int, number: int, seconds: float) -> None:
     print(f"  {path} {mode} round {number}: {size / seconds:,.0f}/s", flush=True)
-
-
-class _none:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main() -> int:
