@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -67,7 +68,8 @@ class CarbonServer:
             )
         except OSError as exc:
             where = f"{self.config.host}:{self.config.port}"
-            raise ListenError(f"cannot listen on {where}: {exc.strerror}") from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ListenError(f"cannot listen on {where}: {reason}") from None
         return [sock.getsockname()[:2] for sock in self._server.sockets]
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from carbon.cli import main
 from carbon.config import CarbonConfig, carbon_config_from_node, load_carbon_settings
 from rexmon.errors import ConfigError
 from rexmon.yamlconf import parse_yaml
+from tests.fixtures_carbon import write_carbon_config
 from web.config import load_server_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,3 +64,23 @@ def test_check_config_says_what_would_be_served() -> None:
     assert result.exit_code == 0, result.output
     assert "listen 127.0.0.1:2003" in result.output
     assert "rate 20000 lines/s, new metrics 1000/h" in result.output
+
+
+def test_a_listen_option_that_is_not_host_port_is_a_usage_error(tmp_path: Path) -> None:
+    config = write_carbon_config(tmp_path, {})
+    result = CliRunner().invoke(main, ["--config", str(config), "run", "--listen", "2003"])
+    assert result.exit_code == 2
+    assert "expected host:port" in result.output
+
+
+def test_a_port_in_use_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = write_carbon_config(tmp_path, {})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["--config", str(config), "run", "--listen", f"127.0.0.1:{port}"]
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
