@@ -56,7 +56,8 @@ def check_config(cli: CarbonCli) -> None:
     """Validate the carbon: and archive: sections and print what would be served."""
     settings = cli.settings()
     carbon = settings.carbon
-    click.echo(f"listen {carbon.host}:{carbon.port}, archive {settings.archive.root}")
+    host = carbon.host or "(every address)"
+    click.echo(f"listen {host}:{carbon.port}, archive {settings.archive.root}")
     for source in carbon.sources:
         networks = ", ".join(str(network) for network in source.networks)
         click.echo(f"allow {networks}: metrics {', '.join(source.metrics)}")

@@ -2,7 +2,7 @@
 
 ```yaml
 carbon:
-  listen: 127.0.0.1:2003        # host:port; "[::]:2003" or "0.0.0.0:2003" for all
+  listen: 127.0.0.1:2003        # host:port; ":2003" for every address (IPv4 and IPv6)
   allow:                        # source networks that may send (default: loopback)
     - 127.0.0.1/32              # any metric
     - network: 10.1.0.0/16      # only these metrics (globs), like a token's
@@ -145,11 +145,12 @@ def load_carbon_settings(path: Path | str) -> CarbonSettings:
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``host:port``, ``[v6]:port`` or ``:port`` (every address); port 0 picks a free one."""
+    """``host:port``, ``[v6]:port`` or ``:port`` (every address of both families: asyncio
+    binds ``[::]`` to IPv6 only); port 0 picks a free one."""
     found = _LISTEN.match(text.strip())
     if found is None:
         raise ValueError(f"expected host:port such as '127.0.0.1:2003', got {text!r}")
-    host, port = found.group(1).strip("[]") or "0.0.0.0", int(found.group(2))
+    host, port = found.group(1).strip("[]"), int(found.group(2))
     if port > 65535:
         raise ValueError(f"port must be at most 65535, got {port}")
     return host, port

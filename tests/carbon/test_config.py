@@ -37,7 +37,7 @@ def test_without_a_section_carbon_listens_on_loopback_port_2003() -> None:
 def test_listen_takes_ipv6_and_an_empty_host_for_every_address() -> None:
     node = parse_yaml("listen: '[::]:2004'\n")
     assert carbon_config_from_node(node).host == "::"
-    assert carbon_config_from_node(parse_yaml("listen: ':2003'\n")).host == "0.0.0.0"
+    assert carbon_config_from_node(parse_yaml("listen: ':2003'\n")).host == ""
 
 
 @pytest.mark.parametrize(
