@@ -108,5 +108,5 @@ async def _serve(server: CarbonServer) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
     for host, port in addresses:
-        log.info("carbon: listening on %s:%d", host, port)
+        log.info("carbon: listening on %s:%d", f"[{host}]" if ":" in host else host, port)
     await server.serve_until_stopped()
