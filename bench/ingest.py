@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,15 @@ def push_round(
     return time.perf_counter() - started, latencies
 
 
-def verify(root: Path, size: int, times: list[int]) -> int:
-    """Count samples missing or wrong in the files (read with rrdtool, no daemon)."""
+def verify(
+    root: Path, size: int, times: list[int], name: Callable[[int], str] | None = None
+) -> int:
+    """Count samples missing or wrong in the files (read with rrdtool, no daemon); ``name``
+    maps a metric's index to its id (default :func:`metric_name`)."""
     missing = 0
     for index in range(size):
-        by_time = stored_values(root, metric_name(index), times[0] - STEP, times[-1])
+        metric = (name or metric_name)(index)
+        by_time = stored_values(root, metric, times[0] - STEP, times[-1])
         for round_number, when in enumerate(times):
             if round_number == 0:
                 continue  # the PDP ending at the creation sample is partial by design

@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fixtures_rrdcached",
     "tests.fixtures_postgres",
     "tests.fixtures_server",
+    "tests.fixtures_carbon",
     "tests.web.monitored",
 ]

@@ -24,6 +24,7 @@ from web.downtimes import views as downtimes
 from web.graphs import views as graphs
 from web.health import selfmetrics
 from web.health import views as health
+from web.ingest import collectd
 from web.ingest import views as ingest
 from web.proxies import TrustedProxies
 from web.status import availability
@@ -50,6 +51,7 @@ def create_app(
     services.init_app(app, config, clock)
     app.register_blueprint(auth.bp)
     app.register_blueprint(ingest.bp)
+    app.register_blueprint(collectd.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(downtimes_api.bp)
     app.register_blueprint(downtimes.bp)

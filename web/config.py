@@ -20,7 +20,7 @@ from web.auth.tokens import Token, tokens_from_node
 from web.auth.users import AuthConfig, auth_config_from_node
 from web.proxies import Network, networks_from_node
 
-SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd"})
+SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd", "carbon"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_SAMPLES = 100_000
 

@@ -10,29 +10,17 @@ the configured networks. ``web.proxies`` still says how many proxies append to
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from rexmon.networks import Network, in_networks, parse_networks
 from rexmon.yamlconf import Node
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+__all__ = ["Network", "parse_networks"]
 DEFAULT_TRUSTED = ("127.0.0.1/32", "::1/128")  # nginx or Apache on the same host
 FROM_PROXY = "rexmon.from_proxy"  # environ key: the direct peer is a trusted proxy
 DIRECT_PEER = "rexmon.direct_peer"
-
-
-def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
-    """``10.0.0.0/8``, ``192.0.2.7`` or ``::1``; raises ValueError naming the bad one."""
-    networks = []
-    for text in texts:
-        try:
-            networks.append(ipaddress.ip_network(text.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"expected an IP address or network, got {text!r}") from None
-    return tuple(networks)
 
 
 def networks_from_node(node: Node | None) -> tuple[Network, ...]:
@@ -46,13 +34,7 @@ def networks_from_node(node: Node | None) -> tuple[Network, ...]:
 
 
 def is_trusted(address: str | None, networks: tuple[Network, ...]) -> bool:
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    return in_networks(address, networks)
 
 
 class TrustedProxies:

@@ -14,13 +14,7 @@ import pytest
 from rexmon.manpages import commands, main
 
 REPO = Path(__file__).resolve().parents[2]
-CONSOLE_SCRIPTS = {
-    "rexmon-web",
-    "rexmon-archive",
-    "rexmon-slurp",
-    "rexmon-downtime",
-    "rexmon-alarmd",
-}
+CONSOLE_SCRIPTS = set(re.findall(r"^\s+(rexmon-[a-z]+) =", (REPO / "setup.cfg").read_text(), re.M))
 DEBIAN_PAGES = {"rrdcached(1)"}
 
 

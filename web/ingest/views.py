@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -30,6 +31,16 @@ log = logging.getLogger(__name__)
 
 @bp.post("/api/v1/samples")
 def post_samples() -> Any:
+    max_samples = get_services().config.web.max_samples
+    return ingest(lambda body: parse_batch(body, request.content_type or "", max_samples))
+
+
+def ingest(parse: Callable[[bytes], Batch]) -> Any:
+    """The whole of an ingest request, whatever its body format: the bearer token, the
+    size limit, decompression, ``parse`` (raising BatchTooLarge or MalformedBatch for a
+    body that is unreadable as a whole), the token's metric globs and new-metric quota,
+    the durable write, and the answer. ``/api/v1/samples`` and ``/api/v1/collectd``
+    differ only in ``parse``."""
     services = get_services()
     token = _authenticate(services.tokens.find)
     if isinstance(token, Response):
@@ -41,12 +52,15 @@ def post_samples() -> Any:
         # saying so: a cut batch must not be taken for the whole one
         return refusal(413, f"body is larger than {limit} bytes")
     try:
-        body = decompress(raw, request.content_encoding or "", limit)
-        batch = parse_batch(body, request.content_type or "", services.config.web.max_samples)
+        batch = parse(decompress(raw, request.content_encoding or "", limit))
     except BatchTooLarge as exc:
         return refusal(413, str(exc))
     except MalformedBatch as exc:
         return refusal(400, str(exc))
+    return _store(batch, token, services)
+
+
+def _store(batch: Batch, token: Token, services: Services) -> Any:
     total = len(batch.samples) + len(batch.rejected)
     if total and _drop_forbidden(batch, token) == total:
         services.counters.count_samples(0, total)
