@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium
+DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium munin-node munin-plugins-core
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit bench soak faults deps venv clean

@@ -60,12 +60,17 @@ class Run:
         return join_metric(*self.prefix, *parts)
 
     def sample(
-        self, parts: tuple[str, ...], value: float | None, type: DsType = DsType.GAUGE
+        self,
+        parts: tuple[str, ...],
+        value: float | None,
+        type: DsType = DsType.GAUGE,
+        at: int | None = None,
     ) -> Sample:
-        """A sample at this run's time; counters are rounded (rrdtool wants integers)."""
+        """A sample at this run's time (or ``at``, when the source says when it measured);
+        counters are rounded (rrdtool wants integers)."""
         if value is not None and type in (DsType.COUNTER, DsType.DERIVE, DsType.ABSOLUTE):
             value = float(int(value))
-        return make_sample(self.metric(*parts), self.now, value, type.value)
+        return make_sample(self.metric(*parts), self.now if at is None else at, value, type.value)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rexmon.sample import DsType, Sample
-from slurpers.sources.command import CommandOptions, collect
 from rexmon.checkresult import CheckState, check_from_json
+from rexmon.sample import DsType, Sample
 from rexmon.thresholds import Range
+from slurpers.sources.command import CommandOptions, collect
 from tests.slurpers.helpers import check_results, fake_executable, make_run, values
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
