@@ -7,6 +7,12 @@ created right. Metric ids are ``<prefix>.<graph>.<field>`` with the default pref
 gives a component per part). ``U`` is sent as unknown. ``min``/``max`` and
 ``warning``/``critical`` are read into each field's limits (see ``parse_config``).
 
+A graph with a ``warning`` or ``critical`` on any field also gives a check result named
+``<prefix>.<graph>``, as munin-limits would judge it: CRITICAL or WARNING when a GAUGE
+field is outside its range, UNKNOWN when such a field is ``U``, else OK. The limits of
+DERIVE/COUNTER/ABSOLUTE fields apply to rates, which only the archive knows: they travel
+with the check result but do not set its state.
+
 Options::
 
     plugins: [load, cpu, df, if_eth0]   # names in plugin_dir, or paths
@@ -26,11 +32,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rexmon.checkresult import (
+    MAX_LONG_OUTPUT_BYTES,
+    MAX_OUTPUT_BYTES,
+    MAX_PERFDATA,
+    CheckResult,
+    CheckState,
+    PerfDatum,
+    bounded,
+    worst,
+)
 from rexmon.errors import InvalidMetricName, InvalidSample
-from rexmon.sample import DsType
+from rexmon.sample import DsType, Sample
 from rexmon.yamlconf import Node
 from slurpers.errors import CollectError
-from slurpers.munin import MuninGraph, parse_config, parse_fetch
+from slurpers.munin import MuninField, MuninGraph, parse_config, parse_fetch
 from slurpers.muninrun import Plugin, PluginConf, PluginSettings, Runner, settings_for
 from slurpers.source import COMMON_KEYS, Collected, Run, Source, timeout_option
 
@@ -110,7 +126,7 @@ def _graph_parts(graph: str) -> tuple[str, ...]:
 
 def plugin_results(
     run: Run, plugin: str, graphs: dict[str, MuninGraph], fetched: str
-) -> Iterator[Collected]:
+) -> Iterator[Sample]:
     """The samples of one fetch output, typed by the plugin's config (pure)."""
     values, errors = parse_fetch(fetched, plugin)
     for message in errors:
@@ -123,6 +139,60 @@ def plugin_results(
             yield run.sample((*_graph_parts(item.graph), item.field), item.value, kind, item.time)
         except (InvalidMetricName, InvalidSample) as exc:
             run.problem(f"plugin {plugin}", f"{item.graph}.{item.field}: {exc}")
+
+
+def _judge(field: MuninField, value: float | None) -> tuple[CheckState, str]:
+    limits = field.limits
+    if field.type is not DsType.GAUGE or not (limits.warn or limits.crit):
+        return CheckState.OK, ""
+    name = field.label or field.name
+    if value is None:
+        return CheckState.UNKNOWN, f"{name} is unknown"
+    for state, threshold in ((CheckState.CRITICAL, limits.crit), (CheckState.WARNING, limits.warn)):
+        if threshold is not None and threshold.alerts(value):
+            kind = state.name.lower()
+            return state, f"{name} is {value:g} ({kind} {threshold.to_text()})"
+    return CheckState.OK, ""
+
+
+def graph_checks(
+    run: Run, graphs: dict[str, MuninGraph], samples: list[Sample]
+) -> Iterator[CheckResult]:
+    """A check result per graph that has thresholds, from this run's samples (pure)."""
+    by_metric = {sample.metric: sample for sample in samples}
+    for graph in graphs.values():
+        if not any(f.limits.warn or f.limits.crit for f in graph.fields.values()):
+            continue
+        try:
+            check = run.metric(*_graph_parts(graph.name))
+        except InvalidMetricName as exc:
+            run.problem(f"graph {graph.name}", f"no check result: {exc}")
+            continue
+        perfdata: list[PerfDatum] = []
+        verdicts: list[tuple[CheckState, str]] = []
+        for field in graph.fields.values():
+            metric = run.metric(*_graph_parts(graph.name), field.name)
+            sample = by_metric.get(metric)
+            if sample is None:
+                continue
+            perfdata.append(
+                PerfDatum(field.label or field.name, metric, sample.value, "", field.limits)
+            )
+            verdicts.append(_judge(field, sample.value))
+        if not verdicts:
+            continue
+        state = worst(state for state, _ in verdicts)
+        problems = [text for verdict, text in verdicts if verdict is not CheckState.OK]
+        title = graph.settings.get("graph_title", graph.name)
+        first = f"{state.name}: {title}" + (f": {problems[0]}" if problems else "")
+        yield CheckResult(
+            check=check,
+            time=run.now,
+            state=state,
+            output=bounded(first, MAX_OUTPUT_BYTES),
+            long_output=bounded("\n".join(problems[1:]), MAX_LONG_OUTPUT_BYTES),
+            perfdata=tuple(perfdata[:MAX_PERFDATA]),
+        )
 
 
 def _undeclared(graphs: dict[str, MuninGraph], fetched: str, plugin: str) -> bool:
@@ -144,7 +214,9 @@ def _collect_plugin(
         graphs, errors = parse_config(runner.config(plugin, settings, fresh=True), plugin.name)
     for message in errors:
         run.problem(f"plugin {plugin.name}", message)
-    yield from plugin_results(run, plugin.name, graphs, fetched)
+    samples = list(plugin_results(run, plugin.name, graphs, fetched))
+    yield from samples
+    yield from graph_checks(run, graphs, samples)
 
 
 def collect(options: MuninOptions, run: Run) -> Iterator[Collected]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from rexmon.checkresult import CheckState, check_from_json
 from rexmon.sample import DsType
 from rexmon.thresholds import Range
 from slurpers.munin import MuninValue, parse_config, parse_fetch
-from slurpers.sources.munin import plugin_results
+from slurpers.sources.munin import graph_checks, plugin_results
 from tests.slurpers.helpers import make_run, values
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "slurpers" / "munin"
@@ -84,3 +85,27 @@ def test_a_field_without_config_is_a_gauge_and_odd_names_are_sanitised() -> None
     assert [(s.metric, s.type) for s in got if hasattr(s, "metric")] == [
         ("munin.node01.a.b_c.x-y", DsType.GAUGE)
     ]
+
+
+def test_a_graph_with_thresholds_gives_a_check_result_as_munin_limits_would() -> None:
+    graphs, _ = parse_config(recorded("df.config"), "df")
+    run = make_run(("munin", "node01"))
+    samples = list(plugin_results(run, "df", graphs, recorded("df.fetch")))
+    [check] = graph_checks(run, graphs, samples)
+    assert check.check == "munin.node01.df"
+    assert check.state is CheckState.WARNING
+    assert check.output == "WARNING: Disk usage in percent: /var is 93.5 (warning ~:92)"
+    var = next(p for p in check.perfdata if p.label == "/var")
+    assert (var.metric, var.value) == ("munin.node01.df._var", 93.5)
+    assert var.limits.crit == Range(-math.inf, 98.0)
+    assert check_from_json(check.to_json()) == check
+
+
+def test_unknown_gauges_make_the_check_unknown_and_rates_do_not_judge() -> None:
+    graphs, _ = parse_config("a.warning 5\nb.type DERIVE\nb.critical 1\nc.label C\n", "p")
+    run = make_run(("munin", "node01"))
+    samples = list(plugin_results(run, "p", graphs, "a.value U\nb.value 100\nc.value 1\n"))
+    [check] = graph_checks(run, graphs, samples)
+    assert check.state is CheckState.UNKNOWN
+    assert check.output == "UNKNOWN: p: a is unknown"
+    assert list(graph_checks(run, parse_config("a.label A\n", "p")[0], samples)) == []
