@@ -72,6 +72,34 @@ class Plugin:
     path: Path
 
 
+def identity(settings: PluginSettings, euid: int, egid: int) -> tuple[int | None, int | None, str]:
+    """(uid, gid, user name) to run a plugin as, for a slurper running as ``euid``/``egid``:
+    (None, None, name) when no switch is needed; :class:`CollectError` when one is needed
+    and ``euid`` is not root."""
+    me = pwd.getpwuid(euid).pw_name
+    if settings.user is None and settings.group is None:
+        return None, None, me
+    name = settings.user or me
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise CollectError(f"user {name!r} does not exist") from None
+    gid = entry.pw_gid
+    if settings.group is not None:
+        try:
+            gid = grp.getgrnam(settings.group).gr_gid
+        except KeyError:
+            raise CollectError(f"group {settings.group!r} does not exist") from None
+    if entry.pw_uid == euid and gid == egid:
+        return None, None, name
+    if euid != 0:
+        wanted = f"user {name!r}" + (f", group {settings.group!r}" if settings.group else "")
+        raise CollectError(
+            f"runs as {wanted}: rexmon-slurp must run as root to switch (it runs as {me!r})"
+        )
+    return entry.pw_uid, gid, name
+
+
 @dataclass(frozen=True)
 class Runner:
     """Runs plugins for one instance; ``state_dir`` holds the cache and plugin state."""
@@ -79,31 +107,6 @@ class Runner:
     state_dir: Path
     libdir: Path
     timeout: float
-
-    def _identity(self, settings: PluginSettings) -> tuple[int | None, int | None, str]:
-        """(uid, gid, name) to run as: None, None when no switch is needed."""
-        me = pwd.getpwuid(os.geteuid()).pw_name
-        if settings.user is None and settings.group is None:
-            return None, None, me
-        name = settings.user or me
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise CollectError(f"user {name!r} does not exist") from None
-        gid = entry.pw_gid
-        if settings.group is not None:
-            try:
-                gid = grp.getgrnam(settings.group).gr_gid
-            except KeyError:
-                raise CollectError(f"group {settings.group!r} does not exist") from None
-        if entry.pw_uid == os.geteuid() and gid == os.getegid():
-            return None, None, name
-        if os.geteuid() != 0:
-            wanted = f"user {name!r}" + (f", group {settings.group!r}" if settings.group else "")
-            raise CollectError(
-                f"runs as {wanted}: rexmon-slurp must run as root to switch (it runs as {me!r})"
-            )
-        return entry.pw_uid, gid, name
 
     def _environment(self, plugin: Plugin, settings: PluginSettings, user: str) -> dict[str, str]:
         state = self.state_dir / "plugin-state" / user
@@ -120,7 +123,7 @@ class Runner:
 
     def run(self, plugin: Plugin, settings: PluginSettings, argument: str | None) -> str:
         """The plugin's standard output; raises :class:`CollectError` when it fails."""
-        uid, gid, user = self._identity(settings)
+        uid, gid, user = identity(settings, os.geteuid(), os.getegid())
         state = self.state_dir / "plugin-state" / user
         state.mkdir(parents=True, exist_ok=True, mode=0o750)
         if uid is not None:

@@ -13,6 +13,8 @@ import pytest
 
 from rexmon.sample import DsType, Sample
 from slurpers.config import config_from_text
+from slurpers.errors import CollectError
+from slurpers.muninrun import PluginConf, PluginSettings, identity, settings_for
 from slurpers.registry import standard_registry
 from slurpers.runner import collect
 from slurpers.sources.munin import MuninOptions
@@ -155,3 +157,26 @@ def test_bad_plugin_conf_sections_are_refused_at_load(
 ) -> None:
     with pytest.raises(Exception, match=message):
         config_from_text(munin_config(tmp_path, "df", extra), standard_registry(), tmp_path)
+
+
+def test_only_root_may_switch_users_and_the_message_says_so() -> None:
+    nobody = pwd.getpwnam("nobody")
+    wants_root = PluginSettings(user="root")
+    with pytest.raises(CollectError, match="runs as user 'root': rexmon-slurp must run as root"):
+        identity(wants_root, nobody.pw_uid, nobody.pw_gid)
+    assert identity(PluginSettings(), nobody.pw_uid, nobody.pw_gid) == (None, None, "nobody")
+    assert identity(PluginSettings(user="nobody"), nobody.pw_uid, nobody.pw_gid)[0] is None
+    assert identity(PluginSettings(user="nobody"), 0, 0)[:2] == (nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(CollectError, match="user 'no-such-user' does not exist"):
+        identity(PluginSettings(user="no-such-user"), 0, 0)
+
+
+def test_sections_merge_wildcards_first_then_the_exact_name() -> None:
+    sections = (
+        PluginConf("if_eth0", PluginSettings((("a", "exact"),), user="root")),
+        PluginConf("if_*", PluginSettings((("a", "wild"), ("b", "wild")))),
+        PluginConf("i*", PluginSettings((("b", "short"), ("c", "short")), user="nobody")),
+    )
+    merged = settings_for("if_eth0", sections)
+    assert merged == PluginSettings((("a", "exact"), ("b", "wild"), ("c", "short")), "root")
+    assert settings_for("load", sections) == PluginSettings()
