@@ -126,7 +126,11 @@ def _text(obj: Mapping[str, Any], key: str, limit: int, where: str, *, chars: bo
     value = obj.get(key, "")
     if not isinstance(value, str):
         raise _fail(f"{where}{key}", f"expected a string, got {type(value).__name__}")
-    size = len(value) if chars else len(value.encode("utf-8", "replace"))
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(f"{where}{key}", "is not valid UTF-8 (a lone surrogate)") from None
+    size = len(value) if chars else len(data)
     if size > limit:
         unit = "characters" if chars else "bytes"
         raise _fail(f"{where}{key}", f"{size} {unit} long, at most {limit} allowed")

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rexmon.checkresult import (
     MAX_LONG_OUTPUT_BYTES,
@@ -92,6 +94,7 @@ def mutated(**changes: Any) -> dict[str, Any]:
         (mutated(exit_status=1000), "exit_status: 1000 is not"),
         (mutated(output="x" * 2000), "output: 2000 bytes long, at most 1024"),
         (mutated(long_output="a\0b"), "long_output: must not contain NUL"),
+        (mutated(output="a\ud800"), "output: is not valid UTF-8"),
         (mutated(perfdata={}), "perfdata: expected a list"),
         (mutated(perfdata=[{}] * 300), "perfdata: 300 items"),
         (mutated(perfdata=[{"label": "a"}, {"label": 5}]), r"perfdata\[1\]\.label"),
@@ -104,3 +107,11 @@ def mutated(**changes: Any) -> dict[str, Any]:
 def test_a_bad_check_result_is_refused_naming_the_field(document: object, message: str) -> None:
     with pytest.raises(InvalidCheckResult, match=message):
         check_from_json(document)
+
+
+@given(st.text(), st.integers(min_value=8, max_value=5000))
+def test_bounded_text_always_fits_and_is_a_prefix_of_the_original(text: str, limit: int) -> None:
+    cut = bounded(text, limit)
+    assert len(cut.encode("utf-8", "replace")) <= limit
+    clean = text.replace("\0", "")
+    assert clean.startswith(cut.removesuffix("…")) or cut == clean

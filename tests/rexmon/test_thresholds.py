@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rexmon.errors import InvalidThreshold
 from rexmon.thresholds import Limits, Range, limits_from_json, parse_munin_range, parse_range
@@ -78,3 +80,15 @@ def test_limits_from_json_name_the_bad_field() -> None:
         limits_from_json({"max": float("inf")}, "p")
     with pytest.raises(InvalidThreshold, match=r"p\.min"):
         limits_from_json({"min": True}, "p")
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@given(finite, finite, st.booleans(), st.booleans(), st.booleans())
+def test_any_range_written_back_reads_as_itself(
+    a: float, b: float, inside: bool, open_start: bool, open_end: bool
+) -> None:
+    start, end = sorted((a, b))
+    threshold = Range(-math.inf if open_start else start, math.inf if open_end else end, inside)
+    assert parse_range(threshold.to_text()) == threshold
