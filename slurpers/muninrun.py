@@ -17,12 +17,12 @@ import hashlib
 import json
 import os
 import pwd
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from slurpers.errors import CollectError
+from slurpers.program import run_program
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -129,25 +129,14 @@ class Runner:
         if uid is not None:
             os.chown(state, uid, gid if gid is not None else -1)
         argv = [str(plugin.path)] + ([argument] if argument else [])
-        try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=self.timeout,
-                stdin=subprocess.DEVNULL,
-                env=self._environment(plugin, settings, user),
-                cwd="/",
-                user=uid,
-                group=gid,
-                extra_groups=[] if uid is not None else None,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise CollectError(f"timed out after {self.timeout:g}s") from None
-        except OSError as exc:
-            raise CollectError(f"cannot run {plugin.path}: {exc.strerror or exc}") from None
+        done = run_program(
+            argv,
+            timeout=self.timeout,
+            env=self._environment(plugin, settings, user),
+            cwd="/",
+            user=uid,
+            group=gid,
+        )
         if done.returncode != 0:
             detail = (done.stderr.strip().splitlines() or [""])[-1][:200]
             what = argument or "fetch"

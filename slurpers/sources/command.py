@@ -10,7 +10,6 @@ and a check result named ``<prefix>``: the state, the first line and the long ou
 from __future__ import annotations
 
 import shlex
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from rexmon.metric import join_metric
 from rexmon.sample import DsType, Sample
 from rexmon.yamlconf import Node
 from slurpers.nagios import PerfValue, parse_lines, parse_perfdata, split_output
+from slurpers.program import ProgramFailed, run_program
 from slurpers.source import COMMON_KEYS, Collected, Run, Source, timeout_option
 
 KEYS = frozenset({"command", "timeout", "format"})
@@ -120,20 +120,9 @@ def line_samples(run: Run, output: str) -> Iterator[Sample]:
 
 def collect(options: CommandOptions, run: Run) -> Iterator[Collected]:
     try:
-        done = subprocess.run(
-            options.command,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=options.timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        run.problem("command", f"{options.command[0]} timed out after {options.timeout:g}s")
-        return
-    except OSError as exc:
-        run.problem("command", f"cannot run {options.command[0]}: {exc.strerror or exc}")
+        done = run_program(options.command, timeout=options.timeout)
+    except ProgramFailed as exc:
+        run.problem("command", exc)
         return
     if options.format == "nagios":
         yield from nagios_results(run, done.returncode, done.stdout)

@@ -161,3 +161,9 @@ def test_a_bad_threshold_keeps_the_value_and_says_why(tmp_path: Path) -> None:
     assert a.limits.warn is None and "above its end" in run.problems[0].message
     assert b.limits.warn == Range(0.0, 0.8) and b.limits.max == 1.0
     assert b.metric == "test.node01.b_ratio" and b.uom == "%"
+
+
+def test_a_plugin_that_never_stops_printing_is_stopped_and_sends_nothing() -> None:
+    run = make_run()
+    assert list(collect(CommandOptions(("yes", "OK | a=1")), run)) == []
+    assert "printed more than" in run.problems[0].message
