@@ -17,10 +17,12 @@ import hashlib
 import json
 import os
 import pwd
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rexmon.errors import ConfigError
 from slurpers.errors import CollectError
 from slurpers.program import run_program
 
@@ -49,9 +51,69 @@ class PluginConf:
         return plugin == self.pattern
 
 
+_SKIPPED_FILE = re.compile(r"^\.|~$|\.(bak|orig|rpmsave|rpmnew|dpkg-\w+)$")
+
+
+def parse_plugin_conf(text: str, source: str) -> list[PluginConf]:
+    """The sections of one plugin-conf.d file. ``user``, ``group`` (the first of a list;
+    munin's optional ``(group)`` too) and ``env.NAME value`` are read; other settings
+    (``command``, ``timeout``, ``host_name``) are munin-node's own and skipped."""
+    sections: list[PluginConf] = []
+    pattern: str | None = None
+    env: list[tuple[str, str]] = []
+    values: dict[str, str] = {}
+
+    def close() -> None:
+        if pattern is not None:
+            settings = PluginSettings(tuple(env), values.get("user"), values.get("group"))
+            sections.append(PluginConf(pattern, settings))
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            close()
+            pattern, env, values = line[1:-1].strip(), [], {}
+            continue
+        key, _, value = line.partition(" ")
+        value = value.strip()
+        if pattern is None:
+            raise ConfigError(f"{key!r} before any [plugin] section", source=source, line=number)
+        if key.startswith("env.") and len(key) > 4:
+            env.append((key[4:], value))
+        elif key == "user" and value:
+            values["user"] = value
+        elif key == "group" and value:
+            values["group"] = value.split(",")[0].strip().strip("()")
+    close()
+    return sections
+
+
+def load_plugin_conf_dir(directory: Path) -> list[PluginConf]:
+    """Every file of a plugin-conf.d directory in name order, as munin-node reads them
+    (backups, package leftovers and the README skipped)."""
+    try:
+        names = sorted(path.name for path in directory.iterdir() if path.is_file())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {directory}: {exc.strerror or exc}") from None
+    sections: list[PluginConf] = []
+    for name in names:
+        if _SKIPPED_FILE.search(name):
+            continue
+        path = directory / name
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+        sections.extend(parse_plugin_conf(text, str(path)))
+    return sections
+
+
 def settings_for(plugin: str, sections: tuple[PluginConf, ...]) -> PluginSettings:
     """Sections as munin-node merges them: wildcards first (shorter first), then the
-    exact name; a later section's ``user``, ``group`` and ``env.X`` win."""
+    exact name; a later section's ``user``, ``group`` and ``env.X`` win (among equals,
+    the one given later: the slurper config's after plugin-conf.d's)."""
     matching = [s for s in sections if s.matches(plugin)]
     matching.sort(key=lambda s: (not s.pattern.endswith("*"), len(s.pattern)))
     env: dict[str, str] = {}

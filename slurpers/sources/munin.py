@@ -20,7 +20,8 @@ Options::
     state_dir: /var/lib/rexmon/munin    # config cache and MUNIN_PLUGSTATE
     libdir: /usr/share/munin            # MUNIN_LIBDIR (plugin.sh lives here)
     timeout: 10s                        # per plugin call
-    plugin_conf:                        # as /etc/munin/plugin-conf.d
+    plugin_conf_dir: /etc/munin/plugin-conf.d   # read first (optional)
+    plugin_conf:                        # as /etc/munin/plugin-conf.d, read after it
       "df*": {env.warning: "92", env.critical: "98"}
       apt: {user: root}
 """
@@ -42,15 +43,24 @@ from rexmon.checkresult import (
     bounded,
     worst,
 )
-from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.errors import ConfigError, InvalidMetricName, InvalidSample
 from rexmon.sample import DsType, Sample
 from rexmon.yamlconf import Node
 from slurpers.errors import CollectError
 from slurpers.munin import MuninField, MuninGraph, parse_config, parse_fetch
-from slurpers.muninrun import Plugin, PluginConf, PluginSettings, Runner, settings_for
+from slurpers.muninrun import (
+    Plugin,
+    PluginConf,
+    PluginSettings,
+    Runner,
+    load_plugin_conf_dir,
+    settings_for,
+)
 from slurpers.source import COMMON_KEYS, Collected, Run, Source, timeout_option
 
-KEYS = frozenset({"plugins", "plugin_dir", "state_dir", "libdir", "timeout", "plugin_conf"})
+KEYS = frozenset(
+    {"plugins", "plugin_dir", "state_dir", "libdir", "timeout", "plugin_conf", "plugin_conf_dir"}
+)
 SECTION_KEYS = ("user", "group")
 DEFAULT_PLUGIN_DIR = "/etc/munin/plugins"
 DEFAULT_STATE_DIR = "/var/lib/rexmon/munin"
@@ -109,14 +119,22 @@ def parse_options(node: Node, instance: str) -> MuninOptions:
     for child, name in zip(node["plugins"].as_list(), names, strict=True):
         if names.count(name) > 1:
             raise child.error(f"plugin {name!r} is listed twice")
+    conf: list[PluginConf] = []
+    dir_node = node.get("plugin_conf_dir")
+    if dir_node is not None:
+        try:
+            conf.extend(load_plugin_conf_dir(dir_node.relative_to_file(dir_node.as_str())))
+        except ConfigError as exc:
+            raise (exc if exc.source else dir_node.error(exc.detail)) from None
     conf_node = node.get("plugin_conf")
-    conf = () if conf_node is None else tuple(_section(k, v) for k, v in conf_node.items())
+    if conf_node is not None:
+        conf.extend(_section(key, child) for key, child in conf_node.items())
     return MuninOptions(
         plugins=plugins,
         state_dir=path("state_dir", DEFAULT_STATE_DIR) / instance,
         libdir=path("libdir", DEFAULT_LIBDIR),
         timeout=timeout_option(node, 10.0),
-        conf=conf,
+        conf=tuple(conf),
     )
 
 

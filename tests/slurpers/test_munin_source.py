@@ -11,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from rexmon.errors import ConfigError
 from rexmon.sample import DsType, Sample
 from slurpers.config import config_from_text
 from slurpers.errors import CollectError
-from slurpers.muninrun import PluginConf, PluginSettings, identity, settings_for
+from slurpers.muninrun import (
+    PluginConf,
+    PluginSettings,
+    identity,
+    load_plugin_conf_dir,
+    settings_for,
+)
 from slurpers.registry import standard_registry
 from slurpers.runner import collect
 from slurpers.sources.munin import MuninOptions
@@ -180,3 +187,41 @@ def test_sections_merge_wildcards_first_then_the_exact_name() -> None:
     merged = settings_for("if_eth0", sections)
     assert merged == PluginSettings((("a", "exact"), ("b", "wild"), ("c", "short")), "root")
     assert settings_for("load", sections) == PluginSettings()
+
+
+DEBIAN_CONF = Path("/etc/munin/plugin-conf.d")
+
+
+@pytest.mark.skipif(not (DEBIAN_CONF / "munin-node").exists(), reason="munin-node's plugin-conf.d")
+def test_debians_plugin_conf_d_is_read_and_the_slurper_config_wins(tmp_path: Path) -> None:
+    sections = load_plugin_conf_dir(DEBIAN_CONF)
+    assert settings_for("apt", sections).user == "root"
+    assert settings_for("if_eth0", sections).user == "root"
+    assert settings_for("exim_mailqueue", sections).group == "adm"
+    assert ("warning", "92") in settings_for("df", sections).env
+    extra = (
+        f"    plugin_conf_dir: {DEBIAN_CONF}\n"
+        '    plugin_conf:\n      "df*": {env.warning: "50"}\n'
+    )
+    config = config_from_text(munin_config(tmp_path, "df", extra), standard_registry(), tmp_path)
+    options = config.instances["munin"].options
+    merged = settings_for("df", options.conf)
+    assert ("warning", "50") in merged.env and ("critical", "98") in merged.env
+
+
+def test_a_plugin_conf_file_is_read_as_munin_node_reads_it(tmp_path: Path) -> None:
+    conf = tmp_path / "plugin-conf.d"
+    conf.mkdir()
+    (conf / "00-site").write_text(
+        "# site settings\n[jobs]\nenv.queue short long\nuser nobody\ncommand %c -x\n"
+    )
+    (conf / "zz-local").write_text("[jobs]\nenv.queue short\n")
+    (conf / "zz-local.dpkg-old").write_text("[jobs]\nenv.queue old\n")
+    (conf / "zz-local~").write_text("[jobs]\nenv.queue backup\n")
+    merged = settings_for("jobs", tuple(load_plugin_conf_dir(conf)))
+    assert merged == PluginSettings((("queue", "short"),), user="nobody")
+    (conf / "bad").write_text("user root\n[jobs]\n")
+    with pytest.raises(ConfigError, match=r"bad:1: 'user' before any \[plugin\] section"):
+        load_plugin_conf_dir(conf)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_plugin_conf_dir(tmp_path / "missing")
