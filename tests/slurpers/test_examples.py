@@ -6,6 +6,8 @@ import dataclasses
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,19 @@ def test_the_munin_example_runs_the_installed_plugins(tmp_path: Path) -> None:
     assert df.check == "munin.node01_example_org.df"
     assert {p.limits.warn.to_text() for p in df.perfdata if p.limits.warn} == {"~:90"}
     assert (tmp_path / "munin" / "config" / "df.json").exists()
+
+
+def test_the_documented_dry_run_command_prints_the_check_result() -> None:
+    command = [
+        str(Path(sys.executable).parent / "rexmon-slurp"),
+        "queue",
+        "--dry-run",
+        "--config",
+        "etc/examples/nagios-checks.yaml",
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("host.node01_example_org.queue.state 1 ")
+    assert lines[-1].startswith('check {"check": "host.node01_example_org.queue"')
+    assert "checks=1" in done.stderr
