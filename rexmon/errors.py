@@ -28,6 +28,14 @@ class InvalidSample(RexmonError, ValueError):
     """One sample that cannot be stored: bad value, time, type or name."""
 
 
+class InvalidThreshold(RexmonError, ValueError):
+    """A Nagios or Munin threshold range that cannot be read."""
+
+
+class InvalidCheckResult(RexmonError, ValueError):
+    """One check result that cannot be stored: the message names the field."""
+
+
 class InvalidTime(RexmonError, ValueError):
     """A time or duration written by a person that cannot be understood."""
 

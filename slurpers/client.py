@@ -1,5 +1,9 @@
 """Push batches to ``POST {server}/api/v1/samples``: gzip JSON, bearer token, retries.
 
+Check results go the same way to ``POST {server}/api/v1/checks`` (``{"checks": [...]}``,
+the same answer shape); a 404 there means a server that does not take them yet:
+:class:`ChecksUnsupported`.
+
 Answers: 2xx -> counts (rejected samples are invalid and never resent, unless the server
 marks the rejection ``retry``: then the runner spools the sample); 400 ->
 :class:`BatchRefused`; 401/403 -> :class:`TokenRefused`; 413 -> the batch is split in
@@ -15,15 +19,19 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 import requests
 
+from rexmon.checkresult import CheckResult
 from rexmon.rejection import Rejection
 from rexmon.sample import Sample
-from slurpers.errors import BatchRefused, ServerUnavailable, TokenRefused
-from slurpers.spool import encode_batch
+from slurpers.errors import BatchRefused, ChecksUnsupported, ServerUnavailable, TokenRefused
+from slurpers.spool import CHECKS, SAMPLES, Codec
 
 INGEST_PATH = "/api/v1/samples"
+CHECKS_PATH = "/api/v1/checks"
+T = TypeVar("T")
 log = logging.getLogger("rexmon.slurp.client")
 
 
@@ -45,6 +53,15 @@ class _TooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Target(Generic[T]):
+    """Where a kind of batch goes and how it is written."""
+
+    endpoint: str
+    codec: Codec[T]
+    noun: str
+
+
 class IngestClient:
     """One server; ``token`` is a callable so the token file is read only when needed."""
 
@@ -61,6 +78,7 @@ class IngestClient:
         session: requests.Session | None = None,
     ) -> None:
         self.endpoint = url.rstrip("/") + INGEST_PATH
+        self.checks_endpoint = url.rstrip("/") + CHECKS_PATH
         self.token = token
         self.timeout = timeout
         self.retries = retries
@@ -71,21 +89,29 @@ class IngestClient:
 
     def push(self, samples: list[Sample], *, retry: bool = True) -> PushResult:
         """Send one batch; raises a :class:`~slurpers.errors.PushError` subclass."""
+        return self._push(_Target(self.endpoint, SAMPLES, "sample"), samples, retry)
+
+    def push_checks(self, checks: list[CheckResult], *, retry: bool = True) -> PushResult:
+        """Send check results; :class:`ChecksUnsupported` when the server has no such API."""
+        return self._push(_Target(self.checks_endpoint, CHECKS, "check result"), checks, retry)
+
+    def _push(self, target: _Target[T], samples: list[T], retry: bool) -> PushResult:
         if not samples:
             return PushResult(0)
         try:
-            return self._post_retrying(samples, retry)
+            return self._post_retrying(target, samples, retry)
         except _TooLarge:
             if len(samples) == 1:
-                raise BatchRefused("server answered 413 even for a single sample") from None
+                message = f"server answered 413 even for a single {target.noun}"
+                raise BatchRefused(message) from None
         half = len(samples) // 2
-        log.info("server answered 413 for %d samples: sending two halves", len(samples))
+        log.info("server answered 413 for %d %ss: sending two halves", len(samples), target.noun)
         try:
-            first = self.push(samples[:half], retry=retry)
+            first = self._push(target, samples[:half], retry)
         except ServerUnavailable as exc:
             raise ServerUnavailable(str(exc), unsent=samples) from None
         try:
-            second = self.push(samples[half:], retry=retry)
+            second = self._push(target, samples[half:], retry)
         except ServerUnavailable as exc:
             raise ServerUnavailable(str(exc), unsent=exc.unsent or samples[half:]) from None
         shifted = tuple(replace(r, index=r.index + half) for r in second.rejected)
@@ -95,11 +121,11 @@ class IngestClient:
             first.omitted + second.omitted,
         )
 
-    def _post_retrying(self, samples: list[Sample], retry: bool) -> PushResult:
+    def _post_retrying(self, target: _Target[T], samples: list[T], retry: bool) -> PushResult:
         attempts = self.retries + 1 if retry else 1
         for attempt in range(attempts):
             try:
-                return self._post(samples)
+                return self._post(target, samples)
             except ServerUnavailable as exc:
                 if attempt + 1 >= attempts:
                     raise ServerUnavailable(str(exc), unsent=samples) from None
@@ -108,7 +134,8 @@ class IngestClient:
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _post(self, samples: list[Sample]) -> PushResult:
+    def _post(self, target: _Target[T], samples: list[T]) -> PushResult:
+        endpoint = target.endpoint
         headers = {
             "Authorization": f"Bearer {self.token()}",
             "Content-Type": "application/json",
@@ -116,17 +143,17 @@ class IngestClient:
         }
         try:
             response = self.session.post(
-                self.endpoint, data=encode_batch(samples), headers=headers, timeout=self.timeout
+                endpoint, data=target.codec.encode(samples), headers=headers, timeout=self.timeout
             )
         except requests.Timeout:
-            message = f"{self.endpoint}: no answer within {self.timeout:g}s"
+            message = f"{endpoint}: no answer within {self.timeout:g}s"
             raise ServerUnavailable(message) from None
         except requests.RequestException as exc:
-            raise ServerUnavailable(f"{self.endpoint}: {type(exc).__name__}") from None
+            raise ServerUnavailable(f"{endpoint}: {type(exc).__name__}") from None
         with response:
-            return self._answer(response, len(samples))
+            return self._answer(target, response, len(samples))
 
-    def _answer(self, response: requests.Response, count: int) -> PushResult:
+    def _answer(self, target: _Target[T], response: requests.Response, count: int) -> PushResult:
         status = response.status_code
         detail = response.text.strip().replace("\n", " ")[:200]
         if 200 <= status < 300:
@@ -137,7 +164,9 @@ class IngestClient:
             raise _TooLarge()
         if status == 400:
             raise BatchRefused(f"server refused the batch (400): {detail}")
-        raise ServerUnavailable(f"{self.endpoint}: server answered {status}: {detail}")
+        if status == 404 and target.codec is CHECKS:
+            raise ChecksUnsupported(f"{target.endpoint}: 404, the server takes no check results")
+        raise ServerUnavailable(f"{target.endpoint}: server answered {status}: {detail}")
 
 
 def _parse_result(response: requests.Response, count: int) -> PushResult:

@@ -35,5 +35,9 @@ class BatchRefused(PushError):
     """400 (or 413 for a single sample): the server will never take this batch."""
 
 
+class ChecksUnsupported(PushError):
+    """404 from ``/api/v1/checks``: an older server; check results are dropped, not kept."""
+
+
 class SpoolBusy(SlurperError):
     """Another run of the same instance holds the spool lock."""

@@ -1,7 +1,9 @@
-"""Parse Nagios plugin output: exit status -> state, perfdata -> values in base units.
+"""Parse Nagios plugin output: first line, long text, perfdata -> values in base units.
 
-Perfdata is ``'label'=value[UOM];[warn];[crit];[min];[max]``; thresholds are dropped
-(alarmd keeps its own). Units become base units and the unit goes into the name:
+Perfdata is ``'label'=value[UOM];[warn];[crit];[min];[max]``; warn and crit are Nagios
+ranges (:mod:`rexmon.thresholds`), kept with min and max as the value's
+:class:`~rexmon.thresholds.Limits`. Units become base units (the limits too) and the
+unit goes into the name:
 ``s``/``ms``/``us`` -> ``_seconds``; ``B``/``KB``/``MB``/``GB``/``TB`` (1024-based, as
 monitoring-plugins compute them; ``KiB``... too) -> ``_bytes``; ``%`` -> ``_ratio``
 (0..1, as everywhere else in rexmon); ``c`` -> a counter. A value ``U`` is unknown.
@@ -9,13 +11,13 @@ monitoring-plugins compute them; ``KiB``... too) -> ``_bytes``; ``%`` -> ``_rati
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
+from rexmon.errors import InvalidThreshold
+from rexmon.thresholds import Limits, Range, parse_range
 from slurpers.errors import CollectError
-
-STATES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
-UNKNOWN = 3
 
 _UNITS: dict[str, tuple[float, str]] = {
     "": (1.0, ""),
@@ -35,7 +37,7 @@ _UNITS: dict[str, tuple[float, str]] = {
     "c": (1.0, ""),
 }
 _ITEM = re.compile(
-    r"""\s*(?:'((?:[^']|'')+)'|([^'=\s][^=\s]*))=([^;\s]*)(?:;[^\s]*)?""",
+    r"""\s*(?:'((?:[^']|'')+)'|([^'=\s][^=\s]*))=([^;\s]*)(;[^\s]*)?""",
     re.VERBOSE,
 )
 _VALUE = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|U)([A-Za-z%]*)\Z")
@@ -49,31 +51,67 @@ class PerfValue:
     name: str
     value: float | None
     counter: bool
+    uom: str = ""
+    limits: Limits = Limits()
 
 
-def state_of(exit_status: int) -> int:
-    """Plugin exit status -> 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (anything else)."""
-    return exit_status if exit_status in STATES else UNKNOWN
+@dataclass(frozen=True)
+class PluginOutput:
+    """A plugin's output split as Nagios does: the first line, the long text, perfdata."""
+
+    text: str
+    long_text: str
+    perfdata: str
 
 
-def split_output(output: str) -> tuple[str, str]:
-    """(text, perfdata): perfdata follows the first ``|`` of line 1 and of the long text."""
+def split_output(output: str) -> PluginOutput:
+    """Perfdata follows the first ``|`` of line 1 and the first ``|`` of the long text."""
     lines = output.splitlines()
     if not lines:
-        return "", ""
+        return PluginOutput("", "", "")
     first, _, perf = lines[0].partition("|")
-    texts = [first.strip()]
     rest = "\n".join(lines[1:])
     long_text, bar, long_perf = rest.partition("|")
-    if long_text.strip():
-        texts.append(long_text.strip())
     perfs = [perf.strip()]
     if bar:
         perfs.append(" ".join(long_perf.split()))
-    return "\n".join(texts), " ".join(p for p in perfs if p)
+    return PluginOutput(first.strip(), long_text.strip(), " ".join(p for p in perfs if p))
 
 
-def parse_value(label: str, text: str) -> PerfValue:
+def _limit_number(label: str, key: str, text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CollectError(f"perfdata {label!r}: {key} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CollectError(f"perfdata {label!r}: {key} {text!r} is not finite")
+    return value
+
+
+def _limit_range(label: str, key: str, text: str) -> Range | None:
+    if not text:
+        return None
+    try:
+        return parse_range(text)
+    except InvalidThreshold as exc:
+        raise CollectError(f"perfdata {label!r}: {key}: {exc}") from None
+
+
+def parse_limits(label: str, text: str) -> Limits:
+    """``;warn;crit;min;max`` (each part optional) in the plugin's units."""
+    parts = (text.split(";") + ["", "", "", ""])[1:5]
+    return Limits(
+        _limit_range(label, "warn", parts[0]),
+        _limit_range(label, "crit", parts[1]),
+        _limit_number(label, "min", parts[2]),
+        _limit_number(label, "max", parts[3]),
+    )
+
+
+def parse_value(label: str, text: str, limits: Limits | None = None) -> PerfValue:
+    """One item: ``text`` is the value with its unit, ``limits`` in the same unit."""
     match = _VALUE.match(text)
     if not match:
         raise CollectError(f"perfdata {label!r}: cannot read value {text!r}")
@@ -82,7 +120,14 @@ def parse_value(label: str, text: str) -> PerfValue:
         raise CollectError(f"perfdata {label!r}: unknown unit {unit!r}")
     factor, suffix = _UNITS[unit.lower()]
     value = None if number == "U" else float(number) * factor
-    return PerfValue(label, label_component(label) + suffix, value, counter=unit == "c")
+    return PerfValue(
+        label,
+        label_component(label) + suffix,
+        value,
+        counter=unit == "c",
+        uom=unit,
+        limits=Limits() if limits is None else limits.scaled(factor),
+    )
 
 
 def label_component(label: str) -> str:
@@ -106,10 +151,15 @@ def parse_perfdata(perf: str) -> tuple[list[PerfValue], list[str]]:
             errors.append(f"cannot read perfdata item {rest[0]!r}" if rest else "bad perfdata")
             position = len(perf) - len(rest[1]) if len(rest) > 1 else len(perf)
             continue
-        quoted, plain, raw = match.groups()
+        quoted, plain, raw, tail = match.groups()
         label = quoted.replace("''", "'") if quoted is not None else plain
+        limits = Limits()
         try:
-            values.append(parse_value(label, raw))
+            limits = parse_limits(label, tail or "")
+        except CollectError as exc:
+            errors.append(f"{exc} (the value is kept without its limits)")
+        try:
+            values.append(parse_value(label, raw, limits))
         except CollectError as exc:
             errors.append(str(exc))
         position = match.end()

@@ -7,12 +7,22 @@ from types import MappingProxyType
 
 from slurpers.errors import SlurperError
 from slurpers.source import Source
-from slurpers.sources import batch, command, demo, host, http_probe, json_url, prometheus
+from slurpers.sources import (
+    batch,
+    command,
+    demo,
+    host,
+    http_probe,
+    json_url,
+    munin,
+    prometheus,
+)
 
 STANDARD_SOURCES = (
     host.SOURCE,
     http_probe.SOURCE,
     command.SOURCE,
+    munin.SOURCE,
     json_url.SOURCE,
     prometheus.SOURCE,
     batch.SOURCE,

@@ -1,7 +1,9 @@
 """What a source is: a name, an option parser and a ``collect`` function.
 
 A source module declares frozen option dataclasses, parses them from the instance's YAML
-node (``parse_options``), and yields samples from ``collect(options, run)``. It does no
+node (``parse_options``), and yields samples from ``collect(options, run)`` -- and, for
+sources that run checks (Nagios plugins), :class:`~rexmon.checkresult.CheckResult` values,
+which the runner sends apart from the samples. It does no
 transport, retry or logging set-up: the runner does. When one part fails (one disk, one
 URL) it calls ``run.problem(...)`` and carries on with the rest; it never invents values.
 """
@@ -12,11 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rexmon.checkresult import CheckResult
 from rexmon.metric import join_metric, sanitize_component, validate_metric
 from rexmon.sample import DsType, Sample, make_sample
 from rexmon.timespec import parse_duration
 from rexmon.yamlconf import Node
 
+Collected = Sample | CheckResult
 COMMON_KEYS = frozenset({"source", "prefix"})
 MIN_TIMEOUT = 1.0
 
@@ -56,12 +60,17 @@ class Run:
         return join_metric(*self.prefix, *parts)
 
     def sample(
-        self, parts: tuple[str, ...], value: float | None, type: DsType = DsType.GAUGE
+        self,
+        parts: tuple[str, ...],
+        value: float | None,
+        type: DsType = DsType.GAUGE,
+        at: int | None = None,
     ) -> Sample:
-        """A sample at this run's time; counters are rounded (rrdtool wants integers)."""
+        """A sample at this run's time (or ``at``, when the source says when it measured);
+        counters are rounded (rrdtool wants integers)."""
         if value is not None and type in (DsType.COUNTER, DsType.DERIVE, DsType.ABSOLUTE):
             value = float(int(value))
-        return make_sample(self.metric(*parts), self.now, value, type.value)
+        return make_sample(self.metric(*parts), self.now if at is None else at, value, type.value)
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ class Source:
     name: str
     description: str
     parse_options: Callable[[Node, str], Any]
-    collect: Callable[[Any, Run], Iterable[Sample]]
+    collect: Callable[[Any, Run], Iterable[Collected]]
     default_prefix: str
 
 

@@ -3,6 +3,8 @@
 Layout: ``<dir>/<instance>/<time_ns>-<count>.json.gz`` (the gzip JSON body as it is sent),
 ``<dir>/<instance>/refused/`` for batches the server answered 400 to (kept for a person
 to look at, never resent), and ``<dir>/<instance>.lock`` (flock: one run at a time).
+Check results wait the same way in ``<dir>/<instance>/checks/`` (:class:`CheckSpool`,
+its own limits, under the instance's lock).
 Writes are atomic: temp file, fsync, rename, fsync of the directory. A file is deleted
 only after the server acknowledged it. ``trim`` drops what is older than ``max_age`` and
 then the oldest until the total is under ``max_bytes``, and says how much it dropped.
@@ -20,9 +22,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+from rexmon.checkresult import CheckResult, check_from_json
 from rexmon.sample import Sample, sample_from_json
 from slurpers.errors import SpoolBusy
+
+T = TypeVar("T")
 
 STALE_TEMP_NS = 3600 * 1_000_000_000
 _NAME = re.compile(r"(\d{19,20})-(\d+)\.json\.gz\Z")
@@ -43,15 +49,34 @@ class Dropped:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a batch of one kind is a request body: ``{key: [item.to_json(), ...]}``."""
+
+    key: str
+    to_json: Callable[[T], dict[str, Any]]
+    from_json: Callable[[object], T]
+
+    def encode(self, items: list[T]) -> bytes:
+        """The gzip JSON request body of a batch (also its spool file content)."""
+        body = json.dumps({self.key: [self.to_json(i) for i in items]}, separators=(",", ":"))
+        return gzip.compress(body.encode(), mtime=0)
+
+    def decode(self, data: bytes) -> list[T]:
+        document = json.loads(gzip.decompress(data))
+        return [self.from_json(item) for item in document[self.key]]
+
+
+SAMPLES: Codec[Sample] = Codec("samples", Sample.to_json, sample_from_json)
+CHECKS: Codec[CheckResult] = Codec("checks", CheckResult.to_json, check_from_json)
+
+
 def encode_batch(samples: list[Sample]) -> bytes:
-    """The gzip JSON request body of a batch (also its spool file content)."""
-    body = json.dumps({"samples": [s.to_json() for s in samples]}, separators=(",", ":"))
-    return gzip.compress(body.encode(), mtime=0)
+    return SAMPLES.encode(samples)
 
 
 def decode_batch(data: bytes) -> list[Sample]:
-    document = json.loads(gzip.decompress(data))
-    return [sample_from_json(item) for item in document["samples"]]
+    return SAMPLES.decode(data)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -62,8 +87,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Spool:
-    """The spool of one instance."""
+class BatchSpool(Generic[T]):
+    """The spooled batches of one kind (``codec``) of one instance, in ``directory``."""
 
     def __init__(
         self,
@@ -71,10 +96,13 @@ class Spool:
         instance: str,
         max_bytes: int,
         max_age: int,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float],
+        codec: Codec[T],
+        directory: Path,
     ) -> None:
         self.root = root
-        self.dir = root / instance
+        self.codec = codec
+        self.dir = directory
         self.refused_dir = self.dir / "refused"
         self.lock_path = root / f"{instance}.lock"
         self.max_bytes = max_bytes
@@ -107,12 +135,12 @@ class Spool:
         _fsync_dir(directory)
         return final
 
-    def save(self, samples: list[Sample]) -> SpooledBatch:
+    def save(self, samples: list[T]) -> SpooledBatch:
         """Store a batch durably; file names sort oldest first."""
         stamp = int(self.clock() * 1e9)
         for batch in self.pending()[-1:]:
             stamp = max(stamp, batch.created_ns + 1)
-        data = encode_batch(samples)
+        data = self.codec.encode(samples)
         path = self._write(self.dir, f"{stamp:020d}-{len(samples)}.json.gz", data)
         return SpooledBatch(path, stamp, len(samples), len(data))
 
@@ -128,19 +156,19 @@ class Spool:
                 batches.append(SpooledBatch(path, int(match[1]), int(match[2]), size))
         return sorted(batches, key=lambda batch: batch.path.name)
 
-    def load(self, batch: SpooledBatch) -> list[Sample]:
-        return decode_batch(batch.path.read_bytes())
+    def load(self, batch: SpooledBatch) -> list[T]:
+        return self.codec.decode(batch.path.read_bytes())
 
     def remove(self, batch: SpooledBatch) -> None:
         """Forget a batch the server acknowledged."""
         batch.path.unlink(missing_ok=True)
         _fsync_dir(self.dir)
 
-    def replace(self, batch: SpooledBatch, samples: list[Sample]) -> None:
+    def replace(self, batch: SpooledBatch, samples: list[T]) -> None:
         """Keep only ``samples`` of a batch (the rest was acknowledged), in its place."""
         name = f"{batch.created_ns:020d}-{len(samples)}.json.gz"
         if name != batch.path.name:
-            self._write(self.dir, name, encode_batch(samples))
+            self._write(self.dir, name, self.codec.encode(samples))
             self.remove(batch)
 
     def refuse(self, batch: SpooledBatch) -> Path:
@@ -178,3 +206,33 @@ class Spool:
         for temp in self.dir.glob(".*.tmp"):
             if now_ns - temp.stat().st_mtime_ns > STALE_TEMP_NS:
                 temp.unlink(missing_ok=True)
+
+
+class Spool(BatchSpool[Sample]):
+    """The sample spool of one instance: ``<root>/<instance>/``."""
+
+    def __init__(
+        self,
+        root: Path,
+        instance: str,
+        max_bytes: int,
+        max_age: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(root, instance, max_bytes, max_age, clock, SAMPLES, root / instance)
+
+
+class CheckSpool(BatchSpool[CheckResult]):
+    """The check-result spool of one instance: ``<root>/<instance>/checks/``; it uses the
+    sample spool's lock (hold ``Spool.locked()`` around it)."""
+
+    def __init__(
+        self,
+        root: Path,
+        instance: str,
+        max_bytes: int,
+        max_age: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        directory = root / instance / "checks"
+        super().__init__(root, instance, max_bytes, max_age, clock, CHECKS, directory)

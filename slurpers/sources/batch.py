@@ -7,7 +7,6 @@ states seen), and ``nodes.<state>`` (Slurm) or ``slots.<state>_<activity>`` (HTC
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from slurpers.batchparse import (
     parse_squeue,
 )
 from slurpers.errors import CollectError
+from slurpers.program import run_program
 from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
 KEYS = frozenset({"scheduler", "timeout", "by"})
@@ -59,14 +59,7 @@ def parse_options(node: Node, instance: str) -> BatchOptions:
 
 
 def run_tool(argv: tuple[str, ...], timeout: float) -> str:
-    try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise CollectError(f"{argv[0]} timed out after {timeout:g}s") from None
-    except OSError as exc:
-        raise CollectError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    done = run_program(argv, timeout=timeout)  # ProgramFailed is a CollectError
     if done.returncode != 0:
         detail = done.stderr.strip().splitlines()[-1:] or [""]
         raise CollectError(f"{argv[0]} exited with status {done.returncode}: {detail[0]}")

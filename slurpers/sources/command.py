@@ -1,22 +1,34 @@
 """``command``: run a program with a timeout and read Nagios plugin or ``key value`` output.
 
 ``format: nagios`` (default) sends ``<prefix>.state`` (0 OK, 1 WARNING, 2 CRITICAL,
-3 UNKNOWN) and one metric per perfdata label in base units (see ``slurpers.nagios``).
+3 UNKNOWN) and one metric per perfdata label in base units (see ``slurpers.nagios``),
+and a check result named ``<prefix>``: the state, the first line and the long output
+(bounded), and each perfdata item with its thresholds, min and max.
 ``format: lines`` reads ``key value`` lines; a dotted key gives several components.
 """
 
 from __future__ import annotations
 
 import shlex
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rexmon.checkresult import (
+    MAX_LONG_OUTPUT_BYTES,
+    MAX_OUTPUT_BYTES,
+    MAX_PERFDATA,
+    CheckResult,
+    CheckState,
+    PerfDatum,
+    bounded,
+)
 from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.metric import join_metric
 from rexmon.sample import DsType, Sample
 from rexmon.yamlconf import Node
-from slurpers.nagios import parse_lines, parse_perfdata, split_output, state_of
-from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
+from slurpers.nagios import PerfValue, parse_lines, parse_perfdata, split_output
+from slurpers.program import ProgramFailed, run_program
+from slurpers.source import COMMON_KEYS, Collected, Run, Source, timeout_option
 
 KEYS = frozenset({"command", "timeout", "format"})
 
@@ -50,21 +62,49 @@ def parse_options(node: Node, instance: str) -> CommandOptions:
     )
 
 
-def nagios_samples(run: Run, exit_status: int, output: str) -> Iterator[Sample]:
-    """Samples from one plugin run; unreadable perfdata items become problems."""
-    if state_of(exit_status) != exit_status:
+def nagios_results(run: Run, exit_status: int, output: str) -> Iterator[Collected]:
+    """Samples and the check result of one plugin run; unreadable perfdata items become
+    problems (the check result still says what the plugin said)."""
+    state = CheckState.from_exit_status(exit_status)
+    if state.value != exit_status:
         run.problem("command", f"exit status {exit_status} is not a plugin state: UNKNOWN")
-    yield run.sample(("state",), state_of(exit_status))
-    _text, perf = split_output(output)
-    values, errors = parse_perfdata(perf)
+    yield run.sample(("state",), state.value)
+    parts = split_output(output)
+    values, errors = parse_perfdata(parts.perfdata)
     for message in errors:
         run.problem("perfdata", message)
+    perfdata: list[PerfDatum] = []
     for item in values:
         kind = DsType.COUNTER if item.counter else DsType.GAUGE
         try:
-            yield run.sample((item.name,), item.value, kind)
+            sample = run.sample((item.name,), item.value, kind)
         except (InvalidMetricName, InvalidSample) as exc:
             run.problem(f"perfdata {item.label!r}", exc)
+            perfdata.append(_perfdatum(item, None))
+            continue
+        perfdata.append(_perfdatum(item, sample.metric))
+        yield sample
+    try:
+        check = join_metric(*run.prefix)
+    except InvalidMetricName as exc:
+        run.problem("check", f"no check result: the prefix is no check name ({exc})")
+        return
+    if len(perfdata) > MAX_PERFDATA:
+        run.problem("check", f"{len(perfdata)} perfdata items: only {MAX_PERFDATA} kept")
+    yield CheckResult(
+        check=check,
+        time=run.now,
+        state=state,
+        output=bounded(parts.text, MAX_OUTPUT_BYTES),
+        long_output=bounded(parts.long_text, MAX_LONG_OUTPUT_BYTES),
+        perfdata=tuple(perfdata[:MAX_PERFDATA]),
+        exit_status=exit_status,
+    )
+
+
+def _perfdatum(item: PerfValue, metric: str | None) -> PerfDatum:
+    label = bounded(item.label, 200)
+    return PerfDatum(label, metric, item.value, item.uom, item.limits)
 
 
 def line_samples(run: Run, output: str) -> Iterator[Sample]:
@@ -78,25 +118,14 @@ def line_samples(run: Run, output: str) -> Iterator[Sample]:
             run.problem(f"key {key!r}", exc)
 
 
-def collect(options: CommandOptions, run: Run) -> Iterator[Sample]:
+def collect(options: CommandOptions, run: Run) -> Iterator[Collected]:
     try:
-        done = subprocess.run(
-            options.command,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=options.timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        run.problem("command", f"{options.command[0]} timed out after {options.timeout:g}s")
-        return
-    except OSError as exc:
-        run.problem("command", f"cannot run {options.command[0]}: {exc.strerror or exc}")
+        done = run_program(options.command, timeout=options.timeout)
+    except ProgramFailed as exc:
+        run.problem("command", exc)
         return
     if options.format == "nagios":
-        yield from nagios_samples(run, done.returncode, done.stdout)
+        yield from nagios_results(run, done.returncode, done.stdout)
         return
     if done.returncode != 0:
         run.problem("command", f"{options.command[0]} exited with status {done.returncode}")
@@ -105,7 +134,8 @@ def collect(options: CommandOptions, run: Run) -> Iterator[Sample]:
 
 SOURCE = Source(
     name="command",
-    description="run a command: Nagios plugin output (state + perfdata) or 'key value' lines",
+    description="run a command: Nagios plugin output (check result, state, perfdata)"
+    " or 'key value' lines",
     parse_options=parse_options,
     collect=collect,
     default_prefix="host.{host}.{instance}",

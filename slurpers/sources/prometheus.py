@@ -6,6 +6,9 @@ A sample ``name{a="x",b="y"}`` becomes ``<prefix>.name.x.y`` (label values in th
 integers as rrdtool requires: an exporter restart resets them, and DERIVE (min 0) turns a
 reset into one unknown where COUNTER would see a wrap and draw a spike. The rest is GAUGE.
 ``*_created`` samples are skipped by default (they are timestamps, not measurements).
+NaN and infinities are sent as unknown. A sample's own timestamp is used (floored to the
+second), as Prometheus does with ``honor_timestamps``; ``honor_timestamps: false`` uses
+the run's time. Both the text format and OpenMetrics are read (see ``slurpers.promtext``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from rexmon.yamlconf import Node
 from slurpers.promtext import PromSample, parse_text
 from slurpers.source import COMMON_KEYS, Run, Source, timeout_option
 
-KEYS = frozenset({"url", "timeout", "include", "exclude", "labels", "drop_labels"})
+KEYS = frozenset(
+    {"url", "timeout", "include", "exclude", "labels", "drop_labels", "honor_timestamps"}
+)
 COUNTING = ("_count", "_sum", "_bucket")
 
 
@@ -35,6 +40,7 @@ class PrometheusOptions:
     exclude: tuple[str, ...] = ("*_created",)
     labels: tuple[str, ...] | None = None
     drop_labels: tuple[str, ...] = ()
+    honor_timestamps: bool = True
 
 
 def parse_options(node: Node, instance: str) -> PrometheusOptions:
@@ -48,6 +54,7 @@ def parse_options(node: Node, instance: str) -> PrometheusOptions:
         return default if child is None else tuple(child.as_str_list())
 
     labels = node.get("labels")
+    honor = node.get("honor_timestamps")
     return PrometheusOptions(
         url=url,
         timeout=timeout_option(node, 10.0),
@@ -55,6 +62,7 @@ def parse_options(node: Node, instance: str) -> PrometheusOptions:
         exclude=strings("exclude", ("*_created",)),
         labels=None if labels is None else tuple(labels.as_str_list()),
         drop_labels=strings("drop_labels", ()),
+        honor_timestamps=True if honor is None else honor.as_bool(),
     )
 
 
@@ -81,9 +89,11 @@ def wanted(name: str, options: PrometheusOptions) -> bool:
     )
 
 
-def text_samples(run: Run, text: str, options: PrometheusOptions) -> Iterator[Sample]:
+def text_samples(
+    run: Run, text: str, options: PrometheusOptions, openmetrics: bool | None = None
+) -> Iterator[Sample]:
     """Samples from one exposition text; unreadable lines and names become problems."""
-    parsed, errors = parse_text(text)
+    parsed, errors = parse_text(text, openmetrics)
     for message in errors:
         run.problem("exposition", message)
     for item in parsed:
@@ -93,8 +103,11 @@ def text_samples(run: Run, text: str, options: PrometheusOptions) -> Iterator[Sa
             value: float | None = None
         else:
             value = item.value
+        at = None
+        if options.honor_timestamps and item.time is not None:
+            at = math.floor(item.time)
         try:
-            yield run.sample(name_parts(item, options), value, ds_type(item))
+            yield run.sample(name_parts(item, options), value, ds_type(item), at)
         except (InvalidMetricName, InvalidSample) as exc:
             run.problem(item.name, exc)
 
@@ -106,7 +119,9 @@ def collect(options: PrometheusOptions, run: Run) -> Iterator[Sample]:
     except requests.RequestException as exc:
         run.problem(f"url {options.url}", f"{type(exc).__name__}: {exc}")
         return
-    yield from text_samples(run, response.text, options)
+    kind = response.headers.get("Content-Type", "")
+    openmetrics = True if kind.startswith("application/openmetrics-text") else None
+    yield from text_samples(run, response.text, options, openmetrics)
 
 
 SOURCE = Source(

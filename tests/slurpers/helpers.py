@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rexmon.checkresult import CheckResult
 from rexmon.sample import Sample
 from slurpers.config import SlurperConfig, config_from_text
 from slurpers.registry import standard_registry
-from slurpers.source import Run
+from slurpers.source import Collected, Run
 
 NOW = 1_700_000_000
 
@@ -23,9 +24,14 @@ def make_run(prefix: tuple[str, ...] = ("test", "node01"), now: int = NOW) -> Ru
     return Run(instance="t", now=now, hostname="node01", prefix=prefix)
 
 
-def values(samples: Iterable[Sample]) -> dict[str, Any]:
-    """metric -> value (Any, so tests can compare without None checks)."""
-    return {s.metric: s.value for s in samples}
+def values(collected: Iterable[Collected]) -> dict[str, Any]:
+    """metric -> value of the samples (Any, so tests can compare without None checks)."""
+    return {s.metric: s.value for s in collected if isinstance(s, Sample)}
+
+
+def check_results(collected: Iterable[Collected]) -> list[CheckResult]:
+    """The check results among what a source yielded."""
+    return [item for item in collected if isinstance(item, CheckResult)]
 
 
 def fake_executable(directory: Path, name: str, script: str) -> Path:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from slurpers.nagios import label_component, parse_lines, parse_perfdata, split_output, state_of
+from rexmon.checkresult import CheckState
+from slurpers.nagios import label_component, parse_lines, parse_perfdata, split_output
 
 
 def test_units_become_base_units_and_name_their_unit() -> None:
@@ -41,13 +42,15 @@ def test_a_bad_item_is_reported_and_the_others_are_kept() -> None:
 
 
 def test_perfdata_in_the_long_text_is_joined_to_the_first_line() -> None:
-    text, perf = split_output("OK - fine | a=1\nmore detail\nand more | b=2\nc=3\n")
-    assert text == "OK - fine\nmore detail\nand more"
-    assert perf == "a=1 b=2 c=3"
+    parts = split_output("OK - fine | a=1\nmore detail\nand more | b=2\nc=3\n")
+    assert parts.text == "OK - fine"
+    assert parts.long_text == "more detail\nand more"
+    assert parts.perfdata == "a=1 b=2 c=3"
 
 
 def test_exit_statuses_map_to_the_four_states() -> None:
-    assert [state_of(code) for code in (0, 1, 2, 3, 4, 127, -9)] == [0, 1, 2, 3, 3, 3, 3]
+    states = [CheckState.from_exit_status(code).value for code in (0, 1, 2, 3, 4, 127, -9)]
+    assert states == [0, 1, 2, 3, 3, 3, 3]
 
 
 def test_key_value_lines_skip_comments_and_report_bad_lines() -> None:

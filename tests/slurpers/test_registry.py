@@ -12,6 +12,7 @@ def test_the_standard_registry_knows_every_standard_source() -> None:
         "host",
         "http",
         "command",
+        "munin",
         "json",
         "prometheus",
         "batch",

@@ -39,7 +39,11 @@ instances:
 
 
 def recorder(status: int, got: list[list[str]]) -> Callable[[str, bytes], Reply]:
+    """A server of samples only: ``/api/v1/checks`` is 404, as on servers before it."""
+
     def handle(path: str, body: bytes) -> Reply:
+        if path == "/api/v1/checks":
+            return 404, {}, b"not found"
         samples = json.loads(gzip.decompress(body))["samples"]
         got.append([s["metric"] for s in samples])
         answer = {"accepted": len(samples), "rejected": []}
