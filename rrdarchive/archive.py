@@ -33,7 +33,7 @@ from rrdarchive.config import ArchiveConfig
 from rrdarchive.durability import LogKeeper
 from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
-from rrdarchive.listing import list_metrics
+from rrdarchive.listing import list_children, list_metrics
 from rrdarchive.plan import UNKNOWN, Group, Target, plan, settle
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.schemas import CONSOLIDATIONS
@@ -608,6 +608,11 @@ class Archive:
     def list_metrics(self, glob: str = "*") -> list[str]:
         """Metric ids with a file that match ``glob``, sorted."""
         return list_metrics(self.config.root, glob)
+
+    def children(self, parts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Directories and metrics right below the metric-id prefix ``parts``, sorted
+        (see :func:`rrdarchive.listing.list_children`)."""
+        return list_children(self.config.root, list(parts))
 
     def info(self, metric: str) -> dict[str, Any]:
         """Step, DS type, heartbeat, bounds, archives and last update of a metric's RRD."""

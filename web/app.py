@@ -27,6 +27,7 @@ from web import (
     status,
 )
 from web.auth import Authenticator
+from web.graphite import views as graphite
 from web.config import ServerConfig, load_server_config
 from web.proxies import TrustedProxies
 from web.responses import refusal
@@ -59,6 +60,7 @@ def create_app(config: ServerConfig | str | Path | None = None) -> Flask:
     app.register_blueprint(alarms.bp)
     app.register_blueprint(selfmetrics.bp)
     app.register_blueprint(availability.bp)
+    app.register_blueprint(graphite.bp)
     _add_template_helpers(app, config)
     display.init_app(app)
     app.register_error_handler(HTTPException, _json_error_for_api)
