@@ -6,6 +6,8 @@
     argument   := [NAME "="] expression
     path       := path characters, with "{a,b}" alternatives (their commas belong to the path)
 
+A string runs to its closing quote; a backslash escapes the next character and stays in
+the value (graphite-web keeps it too, so ``aliasSub`` patterns read ``'\\d+'`` as written).
 Nothing is evaluated here and nothing else is accepted: an unknown character, an
 unclosed call or string, a keyword argument before a positional one each raise
 :class:`BadTarget` naming the 1-based position.
@@ -152,8 +154,8 @@ class _Parser:
         out: list[str] = []
         while self.at < len(self.text):
             char = self.text[self.at]
-            if char == "\\" and self.at + 1 < len(self.text):
-                out.append(self.text[self.at + 1])
+            if char == "\\" and self.at + 1 < len(self.text):  # kept, as graphite-web keeps it
+                out.append(self.text[self.at : self.at + 2])
                 self.at += 2
                 continue
             if char == quote:

@@ -22,7 +22,7 @@ def test_nested_calls_with_every_kind_of_argument_parse_into_a_tree() -> None:
     )
     assert inner.args[1] == Literal("1h", 53)
     assert dict(inner.kwargs) == {"func": Literal("max", 64), "alignToFrom": Literal(True, 83)}
-    assert tree.args[1] == Literal("cpu 'all'", 90)
+    assert tree.args[1] == Literal("cpu \\'all\\'", 90)
 
 
 @pytest.mark.parametrize(

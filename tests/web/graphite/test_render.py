@@ -1,0 +1,133 @@
+"""``/graphite/render`` over real RRD files through real HTTP: JSON, CSV, maxDataPoints,
+noNullPoints, wildcards and functions, reads through rrdcached, and its refusals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+
+import requests
+
+from tests.fixtures_server import RexmonServer
+from tests.web.monitored import push, push_history
+from web.services import get_services
+
+CPU_A = "host.a.cpu.user"
+CPU_B = "host.b.cpu.user"
+
+
+def render(server: RexmonServer, **params: object) -> requests.Response:
+    return requests.get(f"{server.url}/graphite/render", params=params, timeout=30)  # type: ignore[arg-type]
+
+
+def known(points: list[list[float]]) -> dict[int, float]:
+    return {int(t): v for v, t in points if v is not None}
+
+
+def test_a_metric_renders_as_graphite_json_with_each_value_at_its_rrd_stamp(
+    graphite_server: RexmonServer,
+) -> None:
+    values = [float(i) for i in range(30)]
+    last = push_history(graphite_server, CPU_A, values)
+    answer = render(graphite_server, target=CPU_A, **{"from": "-1h", "until": "now"}, format="json")
+    assert answer.status_code == 200, answer.text
+    (series,) = answer.json()
+    assert series["target"] == CPU_A and series["tags"] == {"name": CPU_A}
+    first = last - 60 * 29
+    assert known(series["datapoints"]) == {first + 60 * i: v for i, v in enumerate(values)}
+    stamps = [t for _, t in series["datapoints"]]
+    assert stamps == list(range(stamps[0], stamps[0] + 60 * len(stamps), 60))
+    assert any(v is None for v, _ in series["datapoints"])  # the hour before the data
+
+
+def test_no_null_points_leaves_unknown_points_out(graphite_server: RexmonServer) -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    last = push_history(graphite_server, CPU_A, values)
+    (series,) = render(graphite_server, target=CPU_A, noNullPoints="true", **{"from": "-1h"}).json()
+    assert series["datapoints"] == [[v, last - 60 * (3 - i)] for i, v in enumerate(values)]
+    assert render(graphite_server, target=f"removeAboveValue({CPU_A}, 0)", noNullPoints="1",
+                  **{"from": "-1h"}).json() == []  # fmt: skip
+
+
+def test_max_data_points_averages_buckets_stamped_at_their_end(graphite_server: RexmonServer) -> None:
+    values = [float(i % 7) for i in range(120)]
+    last = push_history(graphite_server, CPU_A, values)
+    start, end = last - 7200, last
+    span = {"from": str(start), "until": str(end)}
+    (raw,) = render(graphite_server, target=CPU_A, **span).json()
+    (series,) = render(graphite_server, target=CPU_A, maxDataPoints=10, **span).json()
+    fed = {last - 60 * (119 - i): v for i, v in enumerate(values)}
+    # n points into 10: ceil(n / 10) a bucket, each (T - width, T] with T a multiple of width
+    width = 60 * math.ceil(len(raw["datapoints"]) / 10)
+    got = known(series["datapoints"])
+    assert got, series
+    for stamp, value in got.items():
+        assert stamp % width == 0
+        inside = [v for t, v in fed.items() if stamp - width < t <= stamp]
+        assert value == sum(inside) / len(inside)
+    assert len(series["datapoints"]) <= 10
+
+
+def test_wildcards_and_functions_combine_several_files(graphite_server: RexmonServer) -> None:
+    last = push_history(graphite_server, CPU_A, [1.0, 2.0, 3.0])
+    push_history(graphite_server, CPU_B, [10.0, 20.0, 30.0])
+    (total,) = render(graphite_server, target="sumSeries(host.*.cpu.user)", **{"from": "-1h"}).json()
+    assert total["target"] == "sumSeries(host.*.cpu.user)"
+    assert known(total["datapoints"]) == {last - 120: 11.0, last - 60: 22.0, last: 33.0}
+    named = render(graphite_server, target=["aliasByNode(host.*.cpu.user, 1)", "scale(host.a.cpu.user, 2)"],
+                   **{"from": "-1h"}).json()  # fmt: skip
+    assert [s["target"] for s in named] == ["a", "b", "scale(host.a.cpu.user,2)"]
+    assert known(named[2]["datapoints"])[last] == 6.0
+
+
+def test_csv_lists_name_time_and_value_per_point(graphite_server: RexmonServer) -> None:
+    last = push_history(graphite_server, CPU_A, [1.5, 2.5])
+    answer = render(graphite_server, target=CPU_A, format="csv", **{"from": "-5min"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/csv")
+    zone = get_services(graphite_server.app).config.site.timezone
+    stamp = datetime.fromtimestamp(last, zone).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"{CPU_A},{stamp},2.5\n" in answer.text
+    assert all(line.count(",") == 2 for line in answer.text.splitlines())
+
+
+def test_a_grafana_style_form_post_renders(graphite_server: RexmonServer) -> None:
+    push_history(graphite_server, CPU_A, [1.0, 2.0])
+    answer = requests.post(
+        f"{graphite_server.url}/graphite/render",
+        data={"target": CPU_A, "from": "-6h", "until": "now", "format": "json", "maxDataPoints": "300"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()[0]["target"] == CPU_A
+
+
+def test_reads_see_samples_still_held_by_rrdcached(
+    make_graphite_server: Callable[..., RexmonServer],
+) -> None:
+    server = make_graphite_server(with_rrdcached=True)
+    last = push_history(server, CPU_A, [4.0, 5.0, 6.0])
+    (series,) = render(server, target=CPU_A, **{"from": "-1h"}).json()
+    assert known(series["datapoints"]) == {last - 120: 4.0, last - 60: 5.0, last: 6.0}
+
+
+def test_bad_requests_are_refused_with_400_and_a_reason(graphite_server: RexmonServer) -> None:
+    push(graphite_server, [(CPU_A, push_history(graphite_server, CPU_A, [1.0]), 1.0)])
+    cases = {
+        "sumSeries(host.*.cpu.user": "at position 26",
+        "nosuch(host.a.cpu.user)": "unknown function",
+        "host.a.cpu.user;rm -rf": "unexpected",
+        "host/../../etc/passwd": "unexpected '/'",
+    }
+    for target, words in cases.items():
+        answer = render(graphite_server, target=target)
+        assert answer.status_code == 400 and words in answer.text, (target, answer.text)
+    assert "from" in render(graphite_server, target=CPU_A, **{"from": "yesterday-ish"}).text
+    assert render(graphite_server).status_code == 400
+    assert render(graphite_server, target=CPU_A, format="png").status_code == 400
+    assert render(graphite_server, target="host.{a,b.cpu").status_code == 400
+
+
+def test_an_unknown_metric_renders_as_nothing(graphite_server: RexmonServer) -> None:
+    answer = render(graphite_server, target="host.nobody.cpu.user")
+    assert answer.status_code == 200 and answer.json() == []
