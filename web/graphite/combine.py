@@ -112,7 +112,9 @@ def _node_key(series: TimeSeries, nodes: Sequence[int | str]) -> str:
         try:
             picked.append(parts[node])
         except IndexError:
-            raise GraphiteError(f"node {node} is beyond the {len(parts)} parts of {path!r}") from None
+            raise GraphiteError(
+                f"node {node} is beyond the {len(parts)} parts of {path!r}"
+            ) from None
     return ".".join(picked)
 
 
@@ -151,7 +153,7 @@ def as_percent(
         total_text = f"sumSeries({path_expressions(series_list)})"
     elif isinstance(total, int | float) and not isinstance(total, bool):
         total_values = [float(total)] * len(rows[0])
-        total_text = _g(total)
+        total_text = _g(float(total))
     elif isinstance(total, list) and len(total) == 1:
         start, _, step, rows = align([*series_list, total[0]])
         total_values = rows.pop()
@@ -194,7 +196,7 @@ def _percent_of(series: TimeSeries, totals: Sequence[float | None], total_text: 
     return series.copy(name=f"asPercent({series.name},{total_text})", values=values)
 
 
-def _g(number: object) -> str:
+def _g(number: float) -> str:
     return f"{float(number):g}"  # graphite-web's %g spelling of numbers in names
 
 

@@ -124,7 +124,9 @@ def _bind(function: Function, call: Call, context: Context) -> tuple[list[Any], 
             values.extend(given[index]) if param.multiple else values.append(given[index])
         elif param.required:
             raise BadTarget(
-                context.target, call.position + 1, f"{function.name} needs its {param.name} argument"
+                context.target,
+                call.position + 1,
+                f"{function.name} needs its {param.name} argument",
             )
         elif index < last and not param.multiple:
             values.append(param.default)
@@ -137,7 +139,9 @@ def _argument(param: Param, arg: Node, context: Context, function: Function) -> 
         if isinstance(arg, Literal):
             raise _wrong(context, arg, f"{function.name}: {param.name} must be a path or a call")
         return arg if param.lazy else evaluate_node(arg, context)
-    value = evaluate_node(arg, context) if kind == "any" else _literal(arg, context, function, param)
+    value = (
+        evaluate_node(arg, context) if kind == "any" else _literal(arg, context, function, param)
+    )
     if kind in ("any",):
         return value
     number = isinstance(value, int | float) and not isinstance(value, bool)

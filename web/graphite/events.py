@@ -87,8 +87,7 @@ def select(events: Sequence[Event], tags: Sequence[str], union: bool = False) ->
     chosen = [
         event
         for event in events
-        if not wanted
-        or (wanted & set(event.tags) if union else wanted <= set(event.tags))
+        if not wanted or (wanted & set(event.tags) if union else wanted <= set(event.tags))
     ]
     chosen.sort(key=lambda event: (event.when, event.what))
     return chosen[:MAX_EVENTS]

@@ -54,7 +54,9 @@ Node = Path | Literal | Call
 def parse_target(target: str) -> Node:
     """The tree of one target, or :class:`BadTarget` saying where it goes wrong."""
     if len(target) > MAX_TARGET:
-        raise BadTarget(target[:60] + "...", MAX_TARGET, f"a target has at most {MAX_TARGET} characters")
+        raise BadTarget(
+            target[:60] + "...", MAX_TARGET, f"a target has at most {MAX_TARGET} characters"
+        )
     return _Parser(target).target()
 
 

@@ -93,13 +93,15 @@ def render(request: RenderRequest, fetch: Fetch) -> list[TimeSeries]:
     return found
 
 
-def datapoints(series: TimeSeries, request: RenderRequest, span: tuple[int, int]) -> list[list[object]]:
+def datapoints(
+    series: TimeSeries, request: RenderRequest, span: tuple[int, int]
+) -> list[tuple[float | None, int]]:
     """``[[value, stamp], ...]`` after maxDataPoints and noNullPoints."""
     stamps: Sequence[int] = series.times
     values = series.values
     if request.max_data_points:
         stamps, values = _consolidate(series, request.max_data_points, span)
-    pairs = [[_json_number(v), t] for v, t in zip(values, stamps, strict=True)]
+    pairs = [(_json_number(v), t) for v, t in zip(values, stamps, strict=True)]
     if request.no_null_points:
         pairs = [pair for pair in pairs if pair[0] is not None]
     return pairs
@@ -154,10 +156,12 @@ def to_csv(series_list: Sequence[TimeSeries], request: RenderRequest, zone: Zone
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     span = (
-        (min(s.start for s in series_list), max(s.end for s in series_list)) if series_list else (0, 0)
+        (min(s.start for s in series_list), max(s.end for s in series_list))
+        if series_list
+        else (0, 0)
     )
     for series in series_list:
         for value, stamp in datapoints(series, request, span):
-            moment = datetime.fromtimestamp(int(stamp), zone).strftime("%Y-%m-%d %H:%M:%S")  # type: ignore[call-overload]
+            moment = datetime.fromtimestamp(stamp, zone).strftime("%Y-%m-%d %H:%M:%S")
             writer.writerow([series.name, moment, "" if value is None else repr(value)])
     return out.getvalue()

@@ -53,7 +53,9 @@ class TimeSeries:
             copied.values = list(values)  # type: ignore[call-overload]
         return copied
 
-    def consolidated(self, step: int, func: Callable[[list[float]], float] | None = None) -> TimeSeries:
+    def consolidated(
+        self, step: int, func: Callable[[list[float]], float] | None = None
+    ) -> TimeSeries:
         """This series at ``step`` (a multiple of its own): each new point at ``T`` (a
         multiple of ``step``) is ``func`` (the average) of the known points in
         ``(T - step, T]``, None if none is known."""

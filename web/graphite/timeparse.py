@@ -53,7 +53,9 @@ def parse_interval(text: str) -> int:
         while position < len(cleaned) and cleaned[position] == " ":
             position += 1
     if position != len(cleaned) or position == 0:
-        raise GraphiteError(f"cannot read the interval {text!r}; write it like '5min', '1h' or '7d'")
+        raise GraphiteError(
+            f"cannot read the interval {text!r}; write it like '5min', '1h' or '7d'"
+        )
     return sign * seconds
 
 

@@ -45,7 +45,9 @@ def alias(ctx: Context, series_list: list[TimeSeries], new_name: str) -> list[Ti
     return [s.copy(name=new_name) for s in series_list]
 
 
-def alias_by_node(ctx: Context, series_list: list[TimeSeries], *nodes: int | str) -> list[TimeSeries]:
+def alias_by_node(
+    ctx: Context, series_list: list[TimeSeries], *nodes: int | str
+) -> list[TimeSeries]:
     if not nodes:
         raise GraphiteError("aliasByNode: name at least one node")
     return [s.copy(name=_node_key(s, nodes)) for s in series_list]
@@ -252,7 +254,9 @@ def moving_average(
         begin = max(0, (first_stamp - series.start) // series.step)
         values: Values = []
         for index in range(begin, len(series.values)):
-            known = [v for v in series.values[max(0, index - points + 1) : index + 1] if v is not None]
+            known = [
+                v for v in series.values[max(0, index - points + 1) : index + 1] if v is not None
+            ]
             if known and len(known) / points >= factor:
                 values.append(sum(known) / len(known))
             else:
@@ -308,7 +312,9 @@ def time_shift(
     seconds = parse_interval(shift)
     result = []
     for series in ctx.evaluate(node, ctx.start + seconds, ctx.end + seconds):
-        shifted = series.copy(name=f'timeShift({series.name}, "{shift}")', start=series.start - seconds)
+        shifted = series.copy(
+            name=f'timeShift({series.name}, "{shift}")', start=series.start - seconds
+        )
         if reset_end:
             keep = max(0, -(-(ctx.end - shifted.start) // shifted.step) + 1)
             shifted.values = shifted.values[:keep]

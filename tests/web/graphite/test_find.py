@@ -80,7 +80,8 @@ def test_nodes_say_whether_they_are_leaves_branches_or_both(archive: Archive) ->
 def test_expansion_for_render_keeps_only_metrics(archive: Archive) -> None:
     assert expand_metrics(archive.children, "host.n02.*", 100) == ["host.n02.cpu"]
     assert expand_metrics(archive.children, "host.*.cpu.*", 100) == [
-        "host.n01.cpu.user", "host.n02.cpu.system", "host.n02.cpu.user", "host.web1.cpu.user"]  # fmt: skip
+        "host.n01.cpu.user", "host.n02.cpu.system", "host.n02.cpu.user",
+        "host.web1.cpu.user"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

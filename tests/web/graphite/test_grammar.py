@@ -17,9 +17,7 @@ def test_nested_calls_with_every_kind_of_argument_parse_into_a_tree() -> None:
     assert isinstance(tree, Call) and tree.name == "alias"
     inner = tree.args[0]
     assert isinstance(inner, Call) and inner.name == "summarize"
-    assert inner.args[0] == Call(
-        "sumSeries", (Path("host.*.cpu.{user,system}", 26),), (), 16
-    )
+    assert inner.args[0] == Call("sumSeries", (Path("host.*.cpu.{user,system}", 26),), (), 16)
     assert inner.args[1] == Literal("1h", 53)
     assert dict(inner.kwargs) == {"func": Literal("max", 64), "alignToFrom": Literal(True, 83)}
     assert tree.args[1] == Literal("cpu \\'all\\'", 90)
@@ -62,7 +60,9 @@ def test_paths_keep_wildcards_classes_and_braces_with_commas() -> None:
         ("f(a.b, @x)", 8, "unexpected '@'"),
     ],
 )
-def test_a_bad_target_is_refused_naming_its_position(target: str, position: int, words: str) -> None:
+def test_a_bad_target_is_refused_naming_its_position(
+    target: str, position: int, words: str
+) -> None:
     with pytest.raises(BadTarget) as caught:
         parse_target(target)
     assert caught.value.position == position, str(caught.value)

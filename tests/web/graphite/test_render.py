@@ -50,7 +50,9 @@ def test_no_null_points_leaves_unknown_points_out(graphite_server: RexmonServer)
                   **{"from": "-1h"}).json() == []  # fmt: skip
 
 
-def test_max_data_points_averages_buckets_stamped_at_their_end(graphite_server: RexmonServer) -> None:
+def test_max_data_points_averages_buckets_stamped_at_their_end(
+    graphite_server: RexmonServer,
+) -> None:
     values = [float(i % 7) for i in range(120)]
     last = push_history(graphite_server, CPU_A, values)
     start, end = last - 7200, last
@@ -72,11 +74,13 @@ def test_max_data_points_averages_buckets_stamped_at_their_end(graphite_server: 
 def test_wildcards_and_functions_combine_several_files(graphite_server: RexmonServer) -> None:
     last = push_history(graphite_server, CPU_A, [1.0, 2.0, 3.0])
     push_history(graphite_server, CPU_B, [10.0, 20.0, 30.0])
-    (total,) = render(graphite_server, target="sumSeries(host.*.cpu.user)", **{"from": "-1h"}).json()
+    (total,) = render(
+        graphite_server, target="sumSeries(host.*.cpu.user)", **{"from": "-1h"}
+    ).json()
     assert total["target"] == "sumSeries(host.*.cpu.user)"
     assert known(total["datapoints"]) == {last - 120: 11.0, last - 60: 22.0, last: 33.0}
-    named = render(graphite_server, target=["aliasByNode(host.*.cpu.user, 1)", "scale(host.a.cpu.user, 2)"],
-                   **{"from": "-1h"}).json()  # fmt: skip
+    targets = ["aliasByNode(host.*.cpu.user, 1)", "scale(host.a.cpu.user, 2)"]
+    named = render(graphite_server, target=targets, **{"from": "-1h"}).json()
     assert [s["target"] for s in named] == ["a", "b", "scale(host.a.cpu.user,2)"]
     assert known(named[2]["datapoints"])[last] == 6.0
 
@@ -95,7 +99,13 @@ def test_a_grafana_style_form_post_renders(graphite_server: RexmonServer) -> Non
     push_history(graphite_server, CPU_A, [1.0, 2.0])
     answer = requests.post(
         f"{graphite_server.url}/graphite/render",
-        data={"target": CPU_A, "from": "-6h", "until": "now", "format": "json", "maxDataPoints": "300"},
+        data={
+            "target": CPU_A,
+            "from": "-6h",
+            "until": "now",
+            "format": "json",
+            "maxDataPoints": "300",
+        },
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
