@@ -27,8 +27,8 @@ from web import (
     status,
 )
 from web.auth import Authenticator
-from web.graphite import views as graphite
 from web.config import ServerConfig, load_server_config
+from web.graphite import views as graphite
 from web.proxies import TrustedProxies
 from web.responses import refusal
 from web.slowclients import SlowClient
