@@ -66,6 +66,16 @@ def _unit(word: str, text: str) -> int:
     raise GraphiteError(f"unknown unit {word!r} in {text!r}; use s, min, h, d, w, mon or y")
 
 
+def _looks_like_date(digits: str) -> bool:
+    """graphite-web's rule: eight digits that read as a date are YYYYMMDD, not seconds."""
+    return (
+        len(digits) == 8
+        and int(digits[:4]) > 1900
+        and 0 < int(digits[4:6]) < 13
+        and 0 < int(digits[6:]) < 32
+    )
+
+
 def parse_graphite_time(text: str, now: int, zone: ZoneInfo, name: str) -> int:
     """UNIX seconds for a ``from``/``until`` value; ``name`` is the parameter, for errors."""
     if len(text) > MAX_TEXT:
@@ -73,7 +83,7 @@ def parse_graphite_time(text: str, now: int, zone: ZoneInfo, name: str) -> int:
     cleaned = text.strip().lower()
     if cleaned in ("", "now"):
         return now
-    if _EPOCH.match(cleaned):
+    if _EPOCH.match(cleaned) and not _looks_like_date(cleaned):
         return int(cleaned)
     offset = _OFFSET.match(cleaned)
     if offset:
