@@ -15,12 +15,14 @@ Create one ``Archive`` per process (after any fork) and share it between its thr
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "xport": rrdtool.xport,
     "graphv": rrdtool.graphv,
 }
+_FIRST = itemgetter(0)
 _READS = frozenset({"info", "last", "fetch", "xport", "graphv"})
 
 
@@ -516,7 +519,7 @@ class Archive:
         if resolution is not None:
             args += ["--resolution", str(_positive("resolution", resolution))]
         (first, _, step), _, rows = self._rrd("fetch", path, args)
-        return Series(first + step, step, tuple(_finite(row[0]) for row in rows))
+        return Series(first + step, step, _finite_column(rows))
 
     def xport(
         self, metrics: Sequence[str], start: int, end: int, max_points: int = 800
@@ -742,6 +745,16 @@ def _positive(name: str, value: int) -> int:
 def _plain(text: str) -> str:
     """An option value: one line of printable text."""
     return "".join(ch if ch.isprintable() else " " for ch in str(text))[:200]
+
+
+def _finite_column(rows: Sequence[tuple[Any, ...]]) -> tuple[float | None, ...]:
+    """The first value of each row, unknown (None) unless finite. The binding gives floats
+    and None; the sum of the known ones is finite only if each is, so the common case
+    runs no Python code per value (this is the hot path of every Graphite render)."""
+    values = tuple(map(_FIRST, rows))
+    if math.isfinite(sum(filter(None, values))):  # filter(None) drops None (and zeros)
+        return values
+    return tuple(_finite(value) for value in values)
 
 
 def _finite(value: Any) -> float | None:

@@ -101,7 +101,9 @@ def datapoints(
     values = series.values
     if request.max_data_points:
         stamps, values = _consolidate(series, request.max_data_points, span)
-    pairs = [(_json_number(v), t) for v, t in zip(values, stamps, strict=True)]
+    if not math.isfinite(sum(filter(None, values))):  # a function made inf or nan: rare
+        values = [_json_number(v) for v in values]
+    pairs = list(zip(values, stamps, strict=True))
     if request.no_null_points:
         pairs = [pair for pair in pairs if pair[0] is not None]
     return pairs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, jsonify, request
 
 from downtime.store import DowntimeStore
@@ -73,7 +74,8 @@ def render_view() -> Any:
         return refusal(500, f"the archive could not answer: {exc.message}")
     if wanted.format == "csv":
         return Response(render.to_csv(found, wanted, zone), mimetype="text/csv")
-    return jsonify(render.to_json(found, wanted))
+    # orjson: formatting the floats is most of a large answer's time (15x json's speed)
+    return Response(orjson.dumps(render.to_json(found, wanted)), mimetype="application/json")
 
 
 @bp.route("/metrics/find", methods=["GET", "POST"])
