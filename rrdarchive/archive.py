@@ -62,6 +62,7 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "graphv": rrdtool.graphv,
 }
 _FIRST = itemgetter(0)
+_COMBINE = {"sum": "ADDNAN", "average": "ADDNAN", "max": "MAXNAN", "min": "MINNAN"}
 _READS = frozenset({"info", "last", "fetch", "xport", "graphv"})
 
 
@@ -547,6 +548,35 @@ class Archive:
             "timestamps": [first + i * step for i in range(len(rows))],
             "series": {m: [_finite(row[i]) for row in rows] for i, m in enumerate(metrics)},
         }
+
+    def combine(self, metrics: Sequence[str], how: str, start: int, end: int, step: int) -> Series:
+        """One series: the ``how`` (``sum``, ``average``, ``max``, ``min``) of the known
+        values of ``metrics`` at each time, unknown where none is known, computed by
+        ``rrdtool xport`` at ``step`` (a CDEF of ``ADDNAN`` / ``MAXNAN`` / ``MINNAN``). The
+        answer's step may differ from ``step`` when the files cannot give it; callers
+        check. Reading a thousand files this way costs a fraction of fetching each."""
+        paths = [self._require(metric) for metric in metrics]
+        if not paths or how not in _COMBINE:
+            raise ValueError(f"combine needs metrics and one of {', '.join(_COMBINE)}")
+        wanted = _positive("step", step)
+        rows = (end - start) // wanted + 2
+        args = [*_range(start, end), "--step", str(wanted), "--maxrows", str(rows), "--"]
+        names = [f"m{number}" for number in range(len(paths))]
+        for name, path in zip(names, paths, strict=True):
+            args.append(f"DEF:{name}={escape_path(path)}:value:AVERAGE")
+        operator = _COMBINE[how]
+        total = ",".join([names[0], *(f"{name},{operator}" for name in names[1:])])
+        if how == "average":
+            known = ",".join(
+                [f"{names[0]},UN,0,1,IF", *(f"{name},UN,0,1,IF,+" for name in names[1:])]
+            )
+            args += [f"CDEF:s={total}", f"CDEF:c={known}", "CDEF:r=s,c,/", "XPORT:r"]
+        else:
+            args += [f"CDEF:r={total}", "XPORT:r"]
+        result = self._rrd("xport", None, args, flush_paths=paths)
+        meta = result["meta"]
+        got = int(meta["step"])
+        return Series(int(meta["start"]) + got, got, _finite_column(result["data"]))
 
     def graph(
         self,

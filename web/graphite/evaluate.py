@@ -1,6 +1,10 @@
 """Evaluating a parsed target: paths become series read from the archive, calls run
 the library's function after their arguments were bound and type-checked.
 
+``sumSeries``, ``averageSeries``, ``maxSeries`` and ``minSeries`` over plain paths are
+handed to the reader's ``combine`` when it has one (one ``rrdtool xport`` over all the
+files instead of a fetch each; the same values, see docs/grafana.md).
+
 Work is bounded per request: the fetch charges every series it names and every point it
 reads to the :class:`Budget`, and a request that would read more raises
 :class:`TooMuchWork` (400) as soon as it passes the limit, before it reads the rest.
@@ -18,6 +22,11 @@ from web.graphite.grammar import Call, Literal, Node, Path
 from web.graphite.series import TimeSeries
 
 Fetch = Callable[[str, int, int, "Budget"], list[TimeSeries]]
+# (patterns, "sum" | "average" | "max" | "min", start, end, budget) -> the one series
+# (empty when nothing matches), or None when the reader cannot combine them itself
+Combine = Callable[[list[str], str, int, int, "Budget"], "list[TimeSeries] | None"]
+PUSHED_DOWN = {"sumSeries": "sum", "averageSeries": "average", "maxSeries": "max",
+               "minSeries": "min"}  # fmt: skip
 MAX_RESULT_SERIES = 10_000
 
 
@@ -49,11 +58,12 @@ class Context:
     fetch: Fetch
     budget: Budget
     target: str = ""
+    combine: Combine | None = None
     _cache: dict[tuple[str, int, int], list[TimeSeries]] = field(default_factory=dict)
 
     def evaluate(self, node: Node, start: int, end: int) -> list[TimeSeries]:
         """A series-list argument over another range (``movingAverage``, ``timeShift``)."""
-        inner = Context(start, end, self.fetch, self.budget, self.target, self._cache)
+        inner = Context(start, end, self.fetch, self.budget, self.target, self.combine, self._cache)
         value = evaluate_node(node, inner)
         if not isinstance(value, list):
             raise BadTarget(self.target, node.position + 1, "expected a path or a call")
@@ -81,6 +91,9 @@ def evaluate_node(node: Node, context: Context) -> Any:
         return node.value
     if isinstance(node, Path):
         return context.read(node.text)
+    pushed = _pushed_down(node, context)
+    if pushed is not None:
+        return pushed
     function = FUNCTIONS.get(node.name)
     if function is None:
         raise BadTarget(context.target, node.position + 1, f"unknown function {node.name!r}")
@@ -92,6 +105,23 @@ def evaluate_node(node: Node, context: Context) -> Any:
     except GraphiteError as exc:
         raise BadTarget(context.target, node.position + 1, str(exc)) from None
     return result
+
+
+def _pushed_down(call: Call, context: Context) -> list[TimeSeries] | None:
+    """``sumSeries(a.*.b, c.d)`` and its kin over plain paths, computed by the reader in
+    one pass over the files (``rrdtool xport``) when it can; None: evaluate as usual."""
+    how = PUSHED_DOWN.get(call.name)
+    if how is None or context.combine is None or call.kwargs or not call.args:
+        return None
+    if not all(isinstance(arg, Path) for arg in call.args):
+        return None
+    patterns = [arg.text for arg in call.args if isinstance(arg, Path)]
+    found = context.combine(patterns, how, context.start, context.end, context.budget)
+    if found is not None:
+        for series in found:
+            series.name = series.path = f"{call.name}({series.path})"
+            series.tags = {"name": series.name}
+    return found
 
 
 def _bind(function: Function, call: Call, context: Context) -> tuple[list[Any], dict[str, Any]]:

@@ -21,7 +21,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from web.graphite.errors import GraphiteError
-from web.graphite.evaluate import Budget, Context, Fetch, evaluate_target
+from web.graphite.evaluate import Budget, Combine, Context, Fetch, evaluate_target
 from web.graphite.grammar import Node, parse_target
 from web.graphite.series import TimeSeries
 from web.graphite.timeparse import parse_graphite_time
@@ -83,12 +83,14 @@ def _max_data_points(text: str | None) -> int | None:
     return number
 
 
-def render(request: RenderRequest, fetch: Fetch) -> list[TimeSeries]:
+def render(
+    request: RenderRequest, fetch: Fetch, combine: Combine | None = None
+) -> list[TimeSeries]:
     """Every target's series, in order, within one budget for the request."""
     budget = Budget(MAX_POINTS, MAX_SERIES)
     found: list[TimeSeries] = []
     for text, node in request.targets:
-        context = Context(request.start, request.end, fetch, budget, text)
+        context = Context(request.start, request.end, fetch, budget, text, combine)
         found.extend(evaluate_target(node, context))
     return found
 

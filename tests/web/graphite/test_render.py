@@ -4,6 +4,7 @@ noNullPoints, wildcards and functions, reads through rrdcached, and its refusals
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -11,6 +12,8 @@ import requests
 
 from tests.fixtures_server import RexmonServer
 from tests.web.monitored import push, push_history
+from web.graphite.evaluate import Budget
+from web.graphite.views import archive_combine
 from web.services import get_services
 
 CPU_A = "host.a.cpu.user"
@@ -141,3 +144,49 @@ def test_bad_requests_are_refused_with_400_and_a_reason(graphite_server: RexmonS
 def test_an_unknown_metric_renders_as_nothing(graphite_server: RexmonServer) -> None:
     answer = render(graphite_server, target="host.nobody.cpu.user")
     assert answer.status_code == 200 and answer.json() == []
+
+
+def test_aggregates_over_plain_paths_equal_the_series_read_one_by_one(
+    graphite_server: RexmonServer,
+) -> None:
+    # sumSeries(paths) is computed by one rrdtool xport; scale(..., 1) forces the reads
+    # one by one: the values must be the same, unknown points included
+    for number, host in enumerate("abcd"):
+        values = [float(i * (number + 1)) for i in range(20)]
+        if host == "b":
+            values[5:9] = [None] * 4  # type: ignore[list-assignment]
+        push_history(graphite_server, f"host.{host}.cpu.user", values)
+    for func in ("sumSeries", "averageSeries", "maxSeries", "minSeries"):
+        fast, slow = render(graphite_server, target=[f"{func}(host.*.cpu.user, host.a.cpu.user)",
+                            f"{func}(scale(host.*.cpu.user, 1), host.a.cpu.user)"],
+                            **{"from": "-30min"}).json()  # fmt: skip
+        assert fast["target"] == f"{func}(host.*.cpu.user,host.a.cpu.user)"
+        assert fast["datapoints"] == slow["datapoints"], func
+        assert len(known(fast["datapoints"])) == 20
+    archive = get_services(graphite_server.app).archive
+    now = int(time.time())
+    combined = archive_combine(archive)(
+        ["host.*.cpu.user"], "sum", now - 1800, now, Budget(10**6, 10)
+    )
+    assert combined is not None and len(combined) == 1  # the one-xport path was taken
+
+
+def test_an_aggregate_over_metrics_of_different_schemas_reads_them_one_by_one(
+    graphite_server: RexmonServer,
+) -> None:
+    last = push_history(graphite_server, "host.a.cpu.user", [1.0, 2.0, 3.0])
+    push_history(graphite_server, "host.a.cpu.idle_ratio", [0.5, 0.25, 0.125])
+    (total,) = render(
+        graphite_server, target="sumSeries(host.a.cpu.*)", **{"from": "-10min"}
+    ).json()
+    assert known(total["datapoints"]) == {last - 120: 1.5, last - 60: 2.25, last: 3.125}
+
+
+def test_aggregates_see_samples_still_held_by_rrdcached(
+    make_graphite_server: Callable[..., RexmonServer],
+) -> None:
+    server = make_graphite_server(with_rrdcached=True)
+    last = push_history(server, CPU_A, [4.0, 5.0, 6.0])
+    push_history(server, CPU_B, [1.0, 1.0, 1.0])
+    (series,) = render(server, target="sumSeries(host.*.cpu.user)", **{"from": "-1h"}).json()
+    assert known(series["datapoints"]) == {last - 120: 5.0, last - 60: 6.0, last: 7.0}
