@@ -134,7 +134,8 @@ def main() -> int:
             now = int(time.time()) // 60 * 60
             began = time.perf_counter()
             paths = fill(server.config_path, hosts, options.days, now)
-            print(f"filled {hosts} hosts x {options.days} days in {time.perf_counter() - began:.0f} s")
+            took = time.perf_counter() - began
+            print(f"filled {hosts} hosts x {options.days} days in {took:.0f} s")
             end = now - 60
             cases = (
                 ("100_series_1_day", "host.h00*.cpu.user", DAY, paths[:100], False),
