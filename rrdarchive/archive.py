@@ -549,6 +549,26 @@ class Archive:
             "series": {m: [_finite(row[i]) for row in rows] for i, m in enumerate(metrics)},
         }
 
+    def fetch_many(self, metrics: Sequence[str], start: int, end: int, step: int) -> list[Series]:
+        """Consolidated values of several metrics at ``step``, read by one ``rrdtool
+        xport`` (one DEF and XPORT each): for many files, about half the time of a
+        :meth:`fetch` each. All come at the answer's step, which may differ from ``step``
+        when the files cannot give it; callers check."""
+        paths = [self._require(metric) for metric in metrics]
+        if not paths:
+            raise ValueError("fetch_many needs at least one metric")
+        wanted = _positive("step", step)
+        rows = (end - start) // wanted + 2
+        args = [*_range(start, end), "--step", str(wanted), "--maxrows", str(rows), "--"]
+        for number, path in enumerate(paths):
+            args += [f"DEF:m{number}={escape_path(path)}:value:AVERAGE", f"XPORT:m{number}"]
+        result = self._rrd("xport", None, args, flush_paths=paths)
+        meta = result["meta"]
+        got = int(meta["step"])
+        first = int(meta["start"]) + got
+        columns = list(zip(*result["data"], strict=True)) or [() for _ in paths]
+        return [Series(first, got, _finite_values(column)) for column in columns]
+
     def combine(self, metrics: Sequence[str], how: str, start: int, end: int, step: int) -> Series:
         """One series: the ``how`` (``sum``, ``average``, ``max``, ``min``) of the known
         values of ``metrics`` at each time, unknown where none is known, computed by
@@ -781,7 +801,10 @@ def _finite_column(rows: Sequence[tuple[Any, ...]]) -> tuple[float | None, ...]:
     """The first value of each row, unknown (None) unless finite. The binding gives floats
     and None; the sum of the known ones is finite only if each is, so the common case
     runs no Python code per value (this is the hot path of every Graphite render)."""
-    values = tuple(map(_FIRST, rows))
+    return _finite_values(tuple(map(_FIRST, rows)))
+
+
+def _finite_values(values: tuple[Any, ...]) -> tuple[float | None, ...]:
     if math.isfinite(sum(filter(None, values))):  # filter(None) drops None (and zeros)
         return values
     return tuple(_finite(value) for value in values)

@@ -32,7 +32,7 @@ class TimeSeries:
         if not self.path:
             self.path = self.name
         if not self.tags:
-            self.tags = {"name": self.path}
+            self.tags = {"name": self.name}
 
     @property
     def end(self) -> int:

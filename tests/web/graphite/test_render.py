@@ -190,3 +190,17 @@ def test_aggregates_see_samples_still_held_by_rrdcached(
     push_history(server, CPU_B, [1.0, 1.0, 1.0])
     (series,) = render(server, target="sumSeries(host.*.cpu.user)", **{"from": "-1h"}).json()
     assert known(series["datapoints"]) == {last - 120: 5.0, last - 60: 6.0, last: 7.0}
+
+
+def test_series_read_together_equal_the_series_read_alone(graphite_server: RexmonServer) -> None:
+    # host.*.cpu.user is read by one rrdtool xport; a single metric by its own fetch
+    for number, host in enumerate("abc"):
+        values: list[float | None] = [float(i + 10 * number) for i in range(30)]
+        values[number * 3 : number * 3 + 5] = [None] * 5
+        push_history(graphite_server, f"host.{host}.cpu.user", values)  # type: ignore[arg-type]
+    for span in ("-20min", "-2h", "-3d"):
+        together = render(graphite_server, target="host.*.cpu.user", **{"from": span}).json()
+        alone = render(graphite_server, target=[f"host.{h}.cpu.user" for h in "abc"],
+                       **{"from": span}).json()  # fmt: skip
+        assert together == alone, span
+        assert len(known(together[1]["datapoints"])) == (25 if span != "-20min" else 19)
