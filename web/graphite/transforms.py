@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from web.graphite.evaluate import Context
 
 MAX_REGEX = 200
+_NESTED_REPEAT = re.compile(r"\([^()]*[*+{][^()]*\)\s*[*+{]")
 
 
 def _renamed(series_list: list[TimeSeries], pattern: str) -> list[TimeSeries]:
@@ -58,6 +59,8 @@ def alias_sub(
 ) -> list[TimeSeries]:
     if len(search) > MAX_REGEX:
         raise GraphiteError(f"aliasSub: the pattern has at most {MAX_REGEX} characters")
+    if _NESTED_REPEAT.search(search):  # (a+)+ backtracks exponentially: anyone's DoS
+        raise GraphiteError("aliasSub: a repeated group that itself repeats is not allowed")
     try:
         pattern = re.compile(search)
         return [s.copy(name=pattern.sub(replace, s.name)) for s in series_list]

@@ -184,6 +184,7 @@ def test_constant_line_spans_the_range() -> None:
         ("summarize(host.a.load, '1h', 'nope')", "unknown aggregation"),
         ("summarize(host.a.load, '1 fortnight')", "unknown unit"),
         ("aliasSub(host.a.load, '(', 'x')", "aliasSub"),
+        ("aliasSub(host.a.load, '(.*a)+$', 'x')", "repeated group"),
         ("'just a string'", "must be a path or a call"),
         ("scale(host.a.load, factor=2, factor=3)", "given twice"),
     ],
