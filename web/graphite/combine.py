@@ -3,7 +3,7 @@
 ``sortByMaxima``, ``limit``, ``constantLine``.
 
 Names and nulls follow graphite-web 1.1: an aggregate of a column ignores unknown points
-and is unknown only when all are; its name lists the sorted distinct path expressions
+and is unknown only when all are; its name lists the distinct path expressions in order
 (``sumSeries(host.*.cpu.user)``). One difference, from RRD's meaning of time: series of
 different steps are brought to their least common step with buckets ending on its
 multiples and then lined up by time (graphite-web lines them up by index).
@@ -60,8 +60,8 @@ def aggregate_by_name(name: str) -> Aggregate:
 
 
 def path_expressions(series_list: Sequence[TimeSeries]) -> str:
-    """graphite-web's ``formatPathExpressions``: the sorted distinct paths, by commas."""
-    return ",".join(sorted({s.path for s in series_list}))
+    """graphite-web's ``formatPathExpressions``: the distinct paths in order, by commas."""
+    return ",".join(dict.fromkeys(s.path for s in series_list))
 
 
 def combine(series_list: Sequence[TimeSeries], func: Aggregate, name: str) -> TimeSeries:

@@ -145,7 +145,7 @@ def per_second(
     result = []
     for s in series_list:
         deltas = _non_negative_deltas(s.values, max_value, min_value)
-        values = [None if d is None else d / s.step for d in deltas]
+        values = [None if d is None else round(d / s.step, 6) for d in deltas]  # as graphite-web
         result.append(s.copy(name=f"perSecond({s.name})", values=values))
     return result
 

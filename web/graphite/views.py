@@ -110,7 +110,7 @@ def archive_combine(archive: Archive) -> Combine:
             budget.charge(-len(metrics), -points * len(metrics))  # read again, one by one
             return None
         values = list(result.values[:points]) + [None] * (points - len(result.values))
-        paths = ",".join(sorted({pattern for pattern, found in matched if found}))
+        paths = ",".join(dict.fromkeys(pattern for pattern, found in matched if found))
         return [TimeSeries(paths, first.start, first.step, values, paths)]
 
     return combine

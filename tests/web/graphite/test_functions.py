@@ -58,7 +58,7 @@ def test_sum_average_max_min_ignore_unknown_points_and_name_the_paths() -> None:
     assert one("averageSeries(host.*.load)")[1] == [1.5, 5.0, 3.0, 4.0]
     assert one("maxSeries(host.*.load)")[1] == [2.0, 5.0, 3.0, 4.0]
     assert one("minSeries(host.*.load)")[1] == [1.0, 5.0, 3.0, 4.0]
-    assert one("sumSeries(host.a.load, c.counter)")[0] == "sumSeries(c.counter,host.a.load)"
+    assert one("sumSeries(host.a.load, c.counter)")[0] == "sumSeries(host.a.load,c.counter)"
 
 
 def test_a_column_with_no_known_point_stays_unknown() -> None:
