@@ -84,10 +84,14 @@ def _max_data_points(text: str | None) -> int | None:
 
 
 def render(
-    request: RenderRequest, fetch: Fetch, combine: Combine | None = None
+    request: RenderRequest,
+    fetch: Fetch,
+    combine: Combine | None = None,
+    budget: Budget | None = None,
 ) -> list[TimeSeries]:
-    """Every target's series, in order, within one budget for the request."""
-    budget = Budget(MAX_POINTS, MAX_SERIES)
+    """Every target's series, in order, within one budget for the request (by default
+    :data:`MAX_POINTS` points read and :data:`MAX_SERIES` series)."""
+    budget = budget or Budget(MAX_POINTS, MAX_SERIES)
     found: list[TimeSeries] = []
     for text, node in request.targets:
         context = Context(request.start, request.end, fetch, budget, text, combine)

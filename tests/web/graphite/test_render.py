@@ -7,13 +7,18 @@ import math
 import time
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 import requests
 
 from tests.fixtures_server import RexmonServer
 from tests.web.monitored import push, push_history
+from web.graphite.errors import TooMuchWork
 from web.graphite.evaluate import Budget
-from web.graphite.views import archive_combine
+from web.graphite.render import RenderRequest, read_request
+from web.graphite.render import render as render_series
+from web.graphite.views import archive_combine, archive_fetch
 from web.services import get_services
 
 CPU_A = "host.a.cpu.user"
@@ -204,3 +209,46 @@ def test_series_read_together_equal_the_series_read_alone(graphite_server: Rexmo
                        **{"from": span}).json()  # fmt: skip
         assert together == alone, span
         assert len(known(together[1]["datapoints"])) == (25 if span != "-20min" else 19)
+
+
+def test_a_request_reading_more_than_its_budget_stops_with_too_much_work(
+    graphite_server: RexmonServer,
+) -> None:
+    for host in "abcd":
+        push_history(graphite_server, f"host.{host}.cpu.user", [1.0] * 10)
+    archive = get_services(graphite_server.app).archive
+    now = int(time.time())
+
+    def run(wanted: RenderRequest, budget: Budget) -> object:
+        return render_series(wanted, archive_fetch(archive), archive_combine(archive), budget)
+
+    for target in ("host.*.cpu.user", "sumSeries(host.*.cpu.user)", "scale(host.*.cpu.user, 2)"):
+        wanted = read_request({"from": "-2h"}, [target], now, ZoneInfo("UTC"))
+        # 4 series of about 120 points: 300 points are not enough, 1,000 are
+        with pytest.raises(TooMuchWork, match="too many points"):
+            run(wanted, Budget(300, 100))
+        assert run(wanted, Budget(1000, 100))
+        with pytest.raises(TooMuchWork, match="too many series"):
+            run(wanted, Budget(10**6, 3))
+
+
+def test_series_of_different_steps_are_summed_at_the_coarser_one(
+    graphite_server: RexmonServer,
+) -> None:
+    # slurper.* keeps 5-minute steps, everything else 1-minute ones (etc/archive.yaml)
+    last = push_history(graphite_server, CPU_A, [float(i) for i in range(30)])
+    boundary = last // 300 * 300
+    push(graphite_server, [("slurper.n1.runs", boundary - 300 * k, 10.0) for k in range(5, -1, -1)])
+    (total,) = render(graphite_server, target=f"sumSeries({CPU_A}, slurper.n1.runs)",
+                      **{"from": "-40min"}).json()  # fmt: skip
+    fed = {last - 60 * (29 - i): float(i) for i in range(30)}
+    got = known(total["datapoints"])
+    assert {t - s for s, t in zip(sorted(got), sorted(got)[1:], strict=False)} == {300}
+    checked = 0
+    for stamp, value in got.items():
+        inside = [v for t, v in fed.items() if stamp - 300 < t <= stamp]
+        slurper = 10.0 if boundary - 1500 <= stamp <= boundary else 0.0  # else unknown
+        if len(inside) == 5:
+            assert value == sum(inside) / 5 + slurper, stamp
+            checked += 1
+    assert checked >= 3
