@@ -9,6 +9,9 @@ times (p50, p99):
 - ``host.h00*.cpu.user`` over one day: 100 series, JSON;
 - ``sumSeries(host.*.cpu.user)`` over seven days: every host, JSON.
 
+And ``metrics/find`` on a tree of 100,000 metrics (1,000 hosts x 100; empty files: find
+reads only the tree), in process, for the patterns Grafana's editor sends.
+
 Against each, the ``rrdtool xport`` command reading the same files at the same step
 (the one the app answered with): ``DEF`` + ``XPORT`` per series for the first, one
 ``CDEF`` sum (``ADDNAN``, unknown only where all are, as sumSeries) for the second. The
@@ -35,8 +38,10 @@ from bench.harness import REPO, percentile, rexmon_server, save, scratch_directo
 from rexmon.metric import metric_path  # noqa: E402
 from rexmon.sample import Sample  # noqa: E402
 from rrdarchive.archive import Archive  # noqa: E402
+from rrdarchive.config import ArchiveConfig  # noqa: E402
 from rrdarchive.graph import escape_path  # noqa: E402
 from web.config import load_server_config  # noqa: E402
+from web.graphite.find import find_nodes  # noqa: E402
 
 SCHEMAS = REPO / "etc" / "archive.yaml"
 DAY = 86400
@@ -117,6 +122,33 @@ def figures_of(app: list[float], xport: list[float]) -> dict[str, float]:
     }
 
 
+FIND_PATTERNS = ("*", "host.*", "host.h0042.*", "host.*.cpu.*", "host.h00[0-4]?.cpu.{user,system}")
+
+
+def time_find(base: Path, count: int) -> dict[str, float]:
+    """p50 milliseconds of find_nodes per pattern over 100,000 (empty) metric files."""
+    root = base / "find-tree"
+    for number in range(1000):
+        for group in ("cpu", "disk", "net", "mem", "load"):
+            directory = root / "host" / host(number) / group
+            directory.mkdir(parents=True)
+            for metric in range(20):
+                name = ("user", "system")[metric] if group == "cpu" and metric < 2 else f"m{metric}"
+                (directory / f"{name}.rrd").touch()
+    archive = Archive(ArchiveConfig.simple(root))
+    figures = {}
+    for pattern in FIND_PATTERNS:
+        seconds = []
+        for _ in range(count):
+            began = time.perf_counter()
+            found = find_nodes(archive.children, pattern)
+            seconds.append(time.perf_counter() - began)
+        figures[pattern] = round(statistics.median(seconds) * 1000, 2)
+        print(f"metrics/find {pattern!r} over 100,000 metrics: {len(found)} nodes,"
+              f" p50 {figures[pattern]} ms")  # fmt: skip
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=100)
@@ -155,6 +187,7 @@ def main() -> int:
                     f" rrdtool xport p50 {row['xport_p50_ms']} ms p99 {row['xport_p99_ms']} ms;"
                     f" ratio {row['app_over_xport_p50']} (target <= 1.5), step {step} s"
                 )
+        figures["find_p50_ms"] = time_find(base, options.requests)
     save("graphite", figures)
     return 0
 
