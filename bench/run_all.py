@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ingest.py", "carbon.py", "slurpers.py", "alarmd.py", "graph.py")
+ORDER = ("ingest.py", "carbon.py", "slurpers.py", "alarmd.py", "graph.py", "graphite.py")
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ from rrdarchive.config import ArchiveConfig
 from rrdarchive.durability import LogKeeper
 from rrdarchive.errors import ArchiveError
 from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
-from rrdarchive.listing import list_metrics
+from rrdarchive.listing import list_children, list_metrics
 from rrdarchive.rrd import (
     Rrd,
     consolidation,
@@ -37,6 +37,7 @@ from rrdarchive.rrd import (
 from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.verdict import Verdict
 from rrdarchive.writer import Writer
+from rrdarchive.xports import columns, combine_args, finite_column, many_args
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class Archive:
         if resolution is not None:
             args += ["--resolution", str(positive("resolution", resolution))]
         (first, _, step), _, rows = self._rrd.call("fetch", path, args)
-        return Series(first + step, step, tuple(finite(row[0]) for row in rows))
+        return Series(first + step, step, finite_column(rows))
 
     def xport(
         self, metrics: Sequence[str], start: int, end: int, max_points: int = 800
@@ -154,6 +155,26 @@ class Archive:
             "timestamps": [first + i * step for i in range(len(rows))],
             "series": {m: [finite(row[i]) for row in rows] for i, m in enumerate(metrics)},
         }
+
+    def fetch_many(self, metrics: Sequence[str], start: int, end: int, step: int) -> list[Series]:
+        """Consolidated values of several metrics at ``step``, read by one ``rrdtool
+        xport``. All come at the answer's step, which may differ from ``step`` when the
+        files cannot give it; callers check."""
+        paths = [self._require(metric) for metric in metrics]
+        result = self._rrd.call(
+            "xport", None, many_args(paths, start, end, step), flush_paths=paths
+        )
+        first, got, values = columns(result, len(paths))
+        return [Series(first, got, column) for column in values]
+
+    def combine(self, metrics: Sequence[str], how: str, start: int, end: int, step: int) -> Series:
+        """One series: the ``how`` (sum, average, max, min) of the known values of
+        ``metrics`` at each time, unknown where none is known, computed by rrdtool."""
+        paths = [self._require(metric) for metric in metrics]
+        args = combine_args(paths, how, start, end, step)
+        result = self._rrd.call("xport", None, args, flush_paths=paths)
+        first, got, values = columns(result, 1)
+        return Series(first, got, values[0])
 
     def graph(
         self,
@@ -213,6 +234,10 @@ class Archive:
     def list_metrics(self, glob: str = "*") -> list[str]:
         """Metric ids with a file that match ``glob``, sorted."""
         return list_metrics(self.config.root, glob)
+
+    def children(self, parts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Directories and metrics right below the metric-id prefix ``parts``, sorted."""
+        return list_children(self.config.root, list(parts))
 
     def info(self, metric: str) -> dict[str, Any]:
         """Step, DS type, heartbeat, bounds, archives and last update of a metric's RRD."""

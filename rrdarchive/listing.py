@@ -73,3 +73,26 @@ def _walk(
             metric = ".".join([*parts, name[: -len(RRD_SUFFIX)]])
             if len(parts) >= 1 and len(metric) <= MAX_METRIC_LENGTH and matches(metric):
                 found.append(metric)
+
+
+def list_children(root: Path, parts: list[str]) -> tuple[list[str], list[str]]:
+    """The names below the node ``parts`` (a metric id's first components): the
+    directories that can hold metrics, and the metrics that end there (``.rrd`` files;
+    none at the top level, where no metric id ends). Both sorted; a missing node has none.
+    Graphite's ``metrics/find`` walks the archive with this, one level at a time."""
+    if not all(is_component(part) for part in parts) or len(parts) >= MAX_COMPONENTS:
+        return [], []
+    try:
+        entries = list(os.scandir(root.joinpath(*parts)))
+    except (FileNotFoundError, NotADirectoryError):
+        return [], []
+    branches: list[str] = []
+    leaves: list[str] = []
+    for entry in entries:
+        name = entry.name
+        if entry.is_dir(follow_symlinks=False):
+            if is_component(name) and len(parts) < MAX_COMPONENTS - 1:
+                branches.append(name)
+        elif parts and name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
+            leaves.append(name[: -len(RRD_SUFFIX)])
+    return sorted(branches), sorted(leaves)

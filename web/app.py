@@ -21,6 +21,7 @@ from web.auth.users import Authenticator
 from web.config import ServerConfig, load_server_config
 from web.downtimes import api as downtimes_api
 from web.downtimes import views as downtimes
+from web.graphite import views as graphite
 from web.graphs import views as graphs
 from web.health import selfmetrics
 from web.health import views as health
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(alarms.bp)
     app.register_blueprint(selfmetrics.bp)
     app.register_blueprint(availability.bp)
+    app.register_blueprint(graphite.bp)
     _add_template_helpers(app, config)
     display.init_app(app)
     errors.init_app(app)

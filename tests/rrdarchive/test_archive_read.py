@@ -226,3 +226,22 @@ def test_list_metrics_enters_only_directories_that_can_hold_a_match(
     # "host" is walked, and of its 200 directories only those that can hold a match
     entered = [f"host/{h}{cpu}" for h in hosts for cpu in ("", "/cpu")]
     assert sorted(scanned) == sorted(["host", *entered])
+
+
+def test_fetch_many_and_combine_give_what_fetching_each_gives(archive: Archive) -> None:
+    metrics = ["host.n1.load", "host.n2.load"]
+    alone = [archive.fetch(metric, T0, T0 + 1800) for metric in metrics]
+    last = alone[0].times[-1]
+    together = archive.fetch_many(metrics, T0, last, alone[0].step)
+    assert [s.start for s in together] == [s.start for s in alone]
+    assert [s.values for s in together] == [s.values[: len(together[0].values)] for s in alone]
+    total = archive.combine(metrics, "sum", T0, last, 60)
+    columns = list(zip(*(s.values for s in together), strict=True))
+    assert total.values == tuple(
+        None if all(v is None for v in c) else sum(v for v in c if v is not None) for c in columns
+    )
+    assert archive.combine(metrics, "max", T0, last, 60).values[5] == max(
+        c for c in columns[5] if c is not None
+    )
+    with pytest.raises(ValueError):
+        archive.combine(metrics, "median", T0, last, 60)
