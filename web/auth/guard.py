@@ -120,16 +120,21 @@ def current_user() -> User:
     return user
 
 
+def bearer_secret() -> str | None:
+    """The secret of this request's ``Authorization: Bearer <secret>``, if it has one."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
 def _identify() -> User:
     from flask import current_app
 
     auth: Authenticator = current_app.extensions["rexmon.auth"]
     limiter: FailureLimiter = current_app.extensions["rexmon.failures"]
     client = request.remote_addr or "?"
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() == "bearer" and secret.strip():
-        user = auth.from_token(secret.strip())
+    secret = bearer_secret()
+    if secret is not None:
+        user = auth.from_token(secret)
         if user is None:
             _fail(limiter, client, "unknown API token")
         return cast(User, user)

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from rexmon.rejection import Rejection
 from rrdarchive.errors import ArchiveError
+from web.auth.guard import bearer_secret
 from web.auth.tokens import Token
 from web.errors import refusal
 from web.ingest.batch import Batch, BatchTooLarge, MalformedBatch, decompress, parse_batch
@@ -108,12 +109,11 @@ def listed_rejections(rejected: list[Rejection]) -> list[Rejection]:
 
 
 def _authenticate(find: Any) -> Token | Response:
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = bearer_secret()
+    if secret is None:
         response = refusal(401, "missing bearer token: send 'Authorization: Bearer <token>'")
     else:
-        token: Token | None = find(secret.strip())
+        token: Token | None = find(secret)
         if token is not None:
             return token
         response = refusal(401, "unknown token")
