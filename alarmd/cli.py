@@ -21,7 +21,7 @@ from rexmon.commandline import (
     config_option,
     duration_option,
     find_config,
-    require_config,
+    load_required,
     version_option,
 )
 from rexmon.database import open_database
@@ -48,12 +48,7 @@ class AlarmdCli:
     config_path: Path | None
 
     def settings(self, override: Path | None = None) -> DaemonSettings:
-        found = require_config(override or self.config_path)
-        log.info("%s", found.describe())
-        try:
-            return load_daemon_settings(found.path)
-        except RexmonError as exc:
-            raise click.ClickException(str(exc)) from None
+        return load_required(override or self.config_path, load_daemon_settings, log)
 
     def rules_file(self, rules_path: Path | None) -> Path:
         """``--rules``, else the config's ``alarmd.rules``."""

@@ -18,7 +18,7 @@ import click
 
 from carbon.config import CarbonSettings, load_carbon_settings, parse_listen
 from carbon.server import CarbonServer
-from rexmon.commandline import CONTEXT, config_option, require_config, version_option
+from rexmon.commandline import CONTEXT, config_option, load_required, version_option
 from rexmon.errors import RexmonError
 from rexmon.logs import FORMATS, configure_logging
 from rrdarchive.archive import Archive
@@ -33,12 +33,7 @@ class CarbonCli:
     config_path: Path | None
 
     def settings(self, override: Path | None = None) -> CarbonSettings:
-        found = require_config(override or self.config_path)
-        log.info("%s", found.describe())
-        try:
-            return load_carbon_settings(found.path)
-        except RexmonError as exc:
-            raise click.ClickException(str(exc)) from None
+        return load_required(override or self.config_path, load_carbon_settings, log)
 
 
 @click.group(context_settings=CONTEXT)

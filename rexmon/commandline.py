@@ -9,6 +9,7 @@ object (``ctx.obj``) that loads lazily, so ``--help`` of a subcommand needs no c
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ CONFIG_NAME = "rexmon.yaml"
 SYSTEM_DIR = Path("/etc/rexmon")
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,20 @@ def require_config(
             f"no config file found (looked for ${env}, {looked}); give --config FILE"
         )
     return found
+
+
+def load_required(
+    explicit: Path | None, load: Callable[[Path], T], log: logging.Logger | None = None
+) -> T:
+    """Find the config (:func:`require_config`), say which (``log``), and read it with
+    ``load``; a config error becomes the CLI's clean message, not a traceback."""
+    found = require_config(explicit)
+    if log is not None:
+        log.info("%s", found.describe())
+    try:
+        return load(found.path)
+    except RexmonError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def config_option(help: str = "The server config file.") -> Callable[[F], F]:

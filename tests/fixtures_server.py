@@ -146,11 +146,16 @@ def make_rexmon_server(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., RexmonServer]]:
     """``make(with_rrdcached=True, ...)`` also starts a real rrdcached for its archive;
-    ``make(clock=...)`` gives the app the time its views see."""
+    ``make(clock=...)`` gives the app the time its views see; ``make(edit=f)`` lets
+    ``f(config, directory)`` change the written config before the app reads it."""
     servers: list[RexmonServer] = []
 
     def make(
-        *, with_rrdcached: bool = False, clock: Callable[[], float] = time.time, **options: Any
+        *,
+        with_rrdcached: bool = False,
+        clock: Callable[[], float] = time.time,
+        edit: Callable[[dict[str, Any], Path], None] | None = None,
+        **options: Any,
     ) -> RexmonServer:
         directory = tmp_path / f"server{len(servers)}"
         directory.mkdir()
@@ -159,6 +164,10 @@ def make_rexmon_server(
             options["rrdcached"] = start_rrdcached(directory / "rrd").address
         token = new_token()
         config_path = write_server_config(directory, token, **options)
+        if edit is not None:
+            config = yaml.safe_load(config_path.read_text())
+            edit(config, directory)
+            config_path.write_text(yaml.safe_dump(config))
         app = create_app(config_path, clock=clock)
         server = RexmonServer(app, token, directory / "rrd", config_path)
         server.start()
