@@ -12,6 +12,10 @@
 - ``alarmd_heartbeat``: one row, rewritten by the active daemon after each cycle (when,
   how long it took, the outbox's depth then), so the web's ``/metrics`` can show alarmd's
   figures though alarmd may run on another host (:mod:`alarmd.heartbeat`).
+- ``check_result``: the newest result of each Nagios-style check (state, text, perfdata as
+  JSON, since when in that state), written by the web's ``POST /api/v1/checks``;
+  ``check_change``: each change of a check's state, with the text that came with it
+  (:mod:`alarmd.checkstore`).
 
 Migrations are append-only; the tables below always describe the newest version.
 """
@@ -122,4 +126,42 @@ def _v2_add_heartbeat(connection: Connection) -> None:
     connection.execute(table.insert().values(id=HEARTBEAT_ID))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_heartbeat)
+def _check_tables(meta: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    result = sa.Table(
+        "check_result",
+        meta,
+        sa.Column("check_name", sa.String(255), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False, index=True),
+        sa.Column("since", sa.Integer, nullable=False),  # the result that entered the state
+        sa.Column("time", sa.Integer, nullable=False),  # the newest result
+        sa.Column("received", sa.Float, nullable=False),
+        sa.Column("exit_status", sa.Integer, nullable=True),
+        sa.Column("output", sa.Text, nullable=False),
+        sa.Column("long_output", sa.Text, nullable=False),
+        sa.Column("perfdata", sa.Text, nullable=False),  # JSON list, as on the wire
+    )
+    change = sa.Table(
+        "check_change",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("check_name", sa.String(255), nullable=False),
+        sa.Column("at", sa.Integer, nullable=False, index=True),
+        sa.Column("from_state", sa.String(16), nullable=True),  # NULL: the first result
+        sa.Column("to_state", sa.String(16), nullable=False),
+        sa.Column("output", sa.Text, nullable=False),
+        sa.Index("ix_check_change_check_at", "check_name", "at"),
+    )
+    return result, change
+
+
+check_result, check_change = _check_tables(metadata)
+
+
+def _v3_add_checks(connection: Connection) -> None:
+    """The check-result tables (spell them out here before :func:`_check_tables` changes)."""
+    frozen = sa.MetaData()
+    for table in _check_tables(frozen):
+        table.create(connection)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_create_tables, _v2_add_heartbeat, _v3_add_checks)

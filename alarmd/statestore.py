@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from alarmd import schema
 from alarmd.alarmstate import AlarmState, Severity
+from alarmd.checkstore import CheckStore
 from alarmd.message import Message
 from alarmd.outbox import FINISHED, NotificationRow, Outbox, write_log, write_messages
 from alarmd.record import AlarmRecord, acknowledge, record_from_dict, record_to_dict
@@ -68,6 +69,7 @@ class AlarmStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.outbox = Outbox(engine)
+        self.checks = CheckStore(engine)
 
     def migrate(self) -> None:
         """Create or upgrade alarmd's tables."""
@@ -178,9 +180,10 @@ class AlarmStore:
         return int(result.rowcount or 0)
 
     def prune(self, before: float, *, chunk: int = PRUNE_CHUNK) -> dict[str, int]:
-        """Delete the history older than ``before``: transitions, log rows and finished
-        outbox messages (pending and to-be-retried ones stay, as do the records). Deletes
-        ``chunk`` rows per transaction; returns how many rows of each kind went."""
+        """Delete the history older than ``before``: transitions, log rows, check state
+        changes and finished outbox messages (pending and to-be-retried ones stay, as do
+        the records and the checks' newest results). Deletes ``chunk`` rows per
+        transaction; returns how many rows of each kind went."""
         outbox = schema.outbox
         return {
             "transitions": self._delete_chunks(
@@ -191,6 +194,9 @@ class AlarmStore:
             ),
             "messages": self._delete_chunks(
                 outbox, sa.and_(outbox.c.status.in_(FINISHED), outbox.c.updated < before), chunk
+            ),
+            "check changes": self._delete_chunks(
+                schema.check_change, schema.check_change.c.at < before, chunk
             ),
         }
 

@@ -25,6 +25,7 @@ from web.graphite import views as graphite
 from web.graphs import views as graphs
 from web.health import selfmetrics
 from web.health import views as health
+from web.checks import views as checks
 from web.ingest import collectd
 from web.ingest import views as ingest
 from web.proxies import TrustedProxies
@@ -53,6 +54,7 @@ def create_app(
     app.register_blueprint(auth.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(collectd.bp)
+    app.register_blueprint(checks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(downtimes_api.bp)
     app.register_blueprint(downtimes.bp)

@@ -16,6 +16,7 @@ from alarmd.record import new_record
 from alarmd.statestore import AlarmStore, Change, TransitionRow
 from alarmd.transition import Event, EventKind
 from downtime.store import DowntimeStore
+from rexmon.checkresult import CheckResult, CheckState
 from rexmon.database import current_version, open_database
 
 NOW = 1_800_000_000.0
@@ -179,6 +180,12 @@ def old_and_new_history(store: AlarmStore) -> None:
     store.outbox.finish(retried, Outcome.FAILED, "refused", NOW + 1, retry_at=NOW + 61)
     store.outbox.finish(sent_later, Outcome.SENT, "", NOW + 200, retry_at=None)
     store.save([Change(rec, 1, replace(rec, muted=True))], [], [], NOW + 200)
+    store.checks.submit([check_result(NOW, CheckState.OK)], NOW)
+    store.checks.submit([check_result(NOW + 200, CheckState.CRITICAL)], NOW + 200)
+
+
+def check_result(at: float, state: CheckState) -> CheckResult:
+    return CheckResult("nagios.n1.disk", int(at), state, f"DISK {state.name}")
 
 
 def outbox_statuses(store: AlarmStore) -> list[str]:
@@ -192,16 +199,20 @@ def assert_only_old_finished_history_is_pruned(store: AlarmStore, chunk: int) ->
         "transitions": 1,
         "notifications": 5,  # the suppressed row and the four attempts at NOW + 1
         "messages": 3,  # sent, gave-up, nothing
+        "check changes": 1,  # the first result; the change at NOW + 200 and the check stay
     }
     assert [row.at for row in store.history()] == [NOW + 200]
     assert [(row.at, row.outcome) for row in store.outbox.log()] == [(NOW + 200, Outcome.SENT)]
     assert outbox_statuses(store) == ["failed", "pending", "sent"]
     assert store.outbox.pending_count() == 2  # still to be sent, however old
     assert [r.shown_state for r in store.records()] == [AlarmState.SILENCED]
+    assert [c.at for c in store.checks.history("nagios.n1.disk")] == [NOW + 200]
+    assert [c.state for c in store.checks.current()] == [CheckState.CRITICAL]
     assert store.prune(NOW + 100, chunk=chunk) == {
         "transitions": 0,
         "notifications": 0,
         "messages": 0,
+        "check changes": 0,
     }
 
 

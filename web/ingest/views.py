@@ -43,6 +43,22 @@ def ingest(parse: Callable[[bytes], Batch]) -> Any:
     the durable write, and the answer. ``/api/v1/samples`` and ``/api/v1/collectd``
     differ only in ``parse``."""
     services = get_services()
+    read = read_request(services)
+    if isinstance(read, Response):
+        return read
+    token, body = read
+    try:
+        batch = parse(body)
+    except BatchTooLarge as exc:
+        return refusal(413, str(exc))
+    except MalformedBatch as exc:
+        return refusal(400, str(exc))
+    return _store(batch, token, services)
+
+
+def read_request(services: Services) -> tuple[Token, bytes] | Response:
+    """The token and the decompressed body of a write request, or the refusal (401, 400,
+    413) to answer instead."""
     token = _authenticate(services.tokens.find)
     if isinstance(token, Response):
         return token
@@ -53,12 +69,11 @@ def ingest(parse: Callable[[bytes], Batch]) -> Any:
         # saying so: a cut batch must not be taken for the whole one
         return refusal(413, f"body is larger than {limit} bytes")
     try:
-        batch = parse(decompress(raw, request.content_encoding or "", limit))
+        return token, decompress(raw, request.content_encoding or "", limit)
     except BatchTooLarge as exc:
         return refusal(413, str(exc))
     except MalformedBatch as exc:
         return refusal(400, str(exc))
-    return _store(batch, token, services)
 
 
 def _store(batch: Batch, token: Token, services: Services) -> Any:
