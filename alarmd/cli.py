@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+import sqlalchemy.exc
 
+from alarmd.checkrules import describe_states
 from alarmd.config import DaemonConfig, DaemonSettings, load_daemon_settings
 from alarmd.daemon import Daemon
+from alarmd.importthresholds import rules_yaml, threshold_rules
 from alarmd.notify import Notifier
 from alarmd.rules import AlarmConfig, load_config
 from alarmd.sdnotify import SystemdNotifier
+from alarmd.statestore import AlarmStore
 from downtime.store import DowntimeStore
 from rexmon.commandline import (
     CONTEXT,
@@ -25,8 +29,9 @@ from rexmon.commandline import (
     version_option,
 )
 from rexmon.database import open_database
-from rexmon.errors import RexmonError
+from rexmon.errors import InvalidMetricName, RexmonError
 from rexmon.logs import FORMATS, configure_logging
+from rexmon.metric import validate_glob
 from rexmon.timespec import format_duration
 from rrdarchive.archive import Archive
 from rrdarchive.listing import globs_matching_nothing
@@ -89,8 +94,50 @@ def _rules_matching_nothing(cli: AlarmdCli, config: AlarmConfig) -> list[str]:
     return [
         f"rule {rule.name!r}: match {rule.match!r} matches no metric in {root} (yet)"
         for rule in config.rules
-        if rule.match in globs_matching_nothing(root, [rule.match])
+        if not rule.check and rule.match in globs_matching_nothing(root, [rule.match])
     ]
+
+
+@main.command("import-thresholds")
+@click.option("--scope", default="*", show_default=True, help="Only the checks matching this glob.")
+@click.option(
+    "--receiver", "receivers", multiple=True, help="Send the rules to this receiver (repeatable)."
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rules to this file  [default: standard output]",
+)
+@click.pass_obj
+def import_thresholds(
+    cli: AlarmdCli, scope: str, receivers: tuple[str, ...], output: Path | None
+) -> None:
+    """Turn the thresholds in the plugins' perfdata into alarm rules (YAML to review)."""
+    try:
+        scope = validate_glob(scope)
+    except InvalidMetricName as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from None
+    settings = cli.settings()
+    engine = open_database(settings.database.url)
+    try:
+        store = AlarmStore(engine)
+        store.migrate()
+        checks = store.checks.current(scope)
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot read the check results: {getattr(exc, 'orig', exc)}"
+        ) from None
+    finally:
+        engine.dispose()
+    rules = threshold_rules(checks)
+    text = rules_yaml(rules, receivers)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+    where = "" if output is None else f" to {output}"
+    click.echo(f"{len(rules)} rules from the perfdata of {len(checks)} checks{where}", err=True)
 
 
 @main.command("run")
@@ -168,9 +215,14 @@ def summary(config: AlarmConfig) -> list[str]:
         lines.append(f"receiver {receiver.name}:")
         lines.extend(f"  {url}" for url in receiver.shown)
     for rule in config.rules:
-        lines.append(f"rule {rule.name}: {rule.match}")
-        for severity, fire, clear in rule.levels():
-            lines.append(f"  {severity.value}: {fire}   clear: {clear}")
+        lines.append(f"rule {rule.name}: {'check ' if rule.check else ''}{rule.match}")
+        if rule.check:
+            lines.append(f"  alarms on the check's state: {describe_states(rule.warning)}")
+        else:
+            for severity, fire, clear in rule.levels():
+                lines.append(f"  {severity.value}: {fire}   clear: {clear}")
+            for severity in rule.from_plugin:
+                lines.append(f"  {severity.value}: the thresholds the plugin sends")
         extras = [f"for {format_duration(rule.hold)}"] if rule.hold else []
         if rule.nodata is not None:
             extras.append(f"nodata {format_duration(rule.nodata)}")

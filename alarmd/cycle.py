@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from alarmd.alarmstate import AlarmState
+from alarmd.checkeval import observe_check, plugin_limits, with_plugin_limits
+from alarmd.checkstore import CheckStore, StoredCheck
 from alarmd.config import DaemonConfig
 from alarmd.evaluate import Observation, evaluate
 from alarmd.outbox import NotificationRow, Outcome, alarm_key
@@ -29,6 +31,7 @@ from downtime.index import DowntimeIndex
 from downtime.model import Downtime, Effect
 from downtime.store import DowntimeStore
 from rexmon.errors import RexmonError
+from rexmon.thresholds import Limits
 from rrdarchive.archive import Archive
 
 log = logging.getLogger(__name__)
@@ -83,21 +86,26 @@ class Pass:
 class Cycle:
     """Evaluates the rules against the archive; keeps the records between passes."""
 
-    def __init__(self, config: DaemonConfig, archive: Archive, downtimes: DowntimeStore) -> None:
+    def __init__(
+        self, config: DaemonConfig, archive: Archive, downtimes: DowntimeStore, checks: CheckStore
+    ) -> None:
         self.config = config
         self.archive = archive
         self.downtimes = downtimes
+        self.checks = checks
         self.records: dict[Key, tuple[AlarmRecord, int]] = {}
         self._listing: dict[str, list[str]] = {}
         self._listed_at: float | None = None
         self._steps: dict[str, int] = {}
         self._lookbacks: dict[tuple[str, int], int] = {}
+        self._concretes: dict[tuple[Rule, Limits | None], Rule] = {}
 
     def use(self, config: DaemonConfig) -> None:
         """Take new rules (a reload): list and size the windows again next pass."""
         self.config = config
         self.relist()
         self._lookbacks = {}
+        self._concretes = {}
         names = {rule.name for rule in config.rules.rules}
         self.records = {k: v for k, v in self.records.items() if k[0] in names}
 
@@ -117,14 +125,17 @@ class Cycle:
         seen: dict[Key, Seen] = {}
         errors = 0
         triggered: dict[int, Downtime] = {}
-        for metric, rules in self._pairs(now).items():
+        checks = self._read_checks()
+        limits = plugin_limits(checks.values())
+        for metric, rules in self._pairs(now, checks).items():
             covering = index.covering(metric, int(now))
             effect = strongest(covering)
             points: list[tuple[float, float | None]] = []
             step = 0
-            if effect is not Effect.SKIP:
+            on_samples = [rule for rule in rules if not rule.check]
+            if effect is not Effect.SKIP and on_samples:
                 try:
-                    points, step = self._fetch(metric, rules, now)
+                    points, step = self._fetch(metric, on_samples, now)
                 except RexmonError as exc:
                     log.warning("cannot read %s: %s", metric, exc)
                     errors += 1
@@ -132,8 +143,13 @@ class Cycle:
             for rule in rules:
                 key = (rule.name, metric)
                 obs = None
-                if effect is not Effect.SKIP:
-                    obs = evaluate(rule, metric, points, now, step)
+                if effect is Effect.SKIP:
+                    pass
+                elif rule.check:
+                    obs = observe_check(rule, metric, checks.get(metric), now)
+                else:
+                    concrete = self._concrete(rule, limits.get(metric))
+                    obs = evaluate(concrete, metric, points, now, step)
                 advance = self.advance(key, Seen(obs, effect, covering), now)
                 if advance.previous.state in _PROBLEMS or advance.record.state in _PROBLEMS:
                     flexible = self._trigger(index, metric, now, triggered)
@@ -213,19 +229,38 @@ class Cycle:
 
     # -- reading the archive ------------------------------------------------------------
 
-    def _pairs(self, now: float) -> dict[str, list[Rule]]:
-        """metric -> the rules that match it (listing cached for ``listing_refresh``)."""
+    def _pairs(self, now: float, checks: dict[str, StoredCheck]) -> dict[str, list[Rule]]:
+        """metric (or check) -> the rules that match it (the archive's listing cached for
+        ``listing_refresh``; the checks are this pass's)."""
         refresh = self.config.settings.listing_refresh
+        rules = self.config.rules.rules
         if self._listed_at is None or now - self._listed_at >= refresh:
             self._listing = {
-                rule.name: self.archive.list_metrics(rule.match) for rule in self.config.rules.rules
+                rule.name: self.archive.list_metrics(rule.match) for rule in rules if not rule.check
             }
             self._listed_at = now
         pairs: dict[str, list[Rule]] = {}
-        for rule in self.config.rules.rules:
-            for metric in self._listing.get(rule.name, ()):
-                pairs.setdefault(metric, []).append(rule)
+        for rule in rules:
+            names = filter(rule.matches, checks) if rule.check else self._listing.get(rule.name, ())
+            for name in names:
+                pairs.setdefault(name, []).append(rule)
         return pairs
+
+    def _read_checks(self) -> dict[str, StoredCheck]:
+        """The checks' newest results, if a rule reads them (check or from-plugin rules)."""
+        if not any(rule.check or rule.from_plugin for rule in self.config.rules.rules):
+            return {}
+        return {check.name: check for check in self.checks.current()}
+
+    def _concrete(self, rule: Rule, limits: Limits | None) -> Rule:
+        """``rule`` with the plugin's thresholds for one metric (memoised: few distinct)."""
+        if not rule.from_plugin:
+            return rule
+        key = (rule, limits)
+        found = self._concretes.get(key)
+        if found is None:
+            found = self._concretes[key] = with_plugin_limits(rule, limits)
+        return found
 
     def _fetch(
         self, metric: str, rules: list[Rule], now: float

@@ -73,7 +73,7 @@ class Daemon:
         self.stopping = False
         self._reload_requested = False
         self._active = False
-        self.cycle = Cycle(config, archive, downtimes)
+        self.cycle = Cycle(config, archive, downtimes, self.store.checks)
         self._pruned_at: float | None = None
 
     def run(self) -> None:

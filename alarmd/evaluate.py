@@ -40,6 +40,7 @@ class Observation:
     last_value: float | None
     checks: tuple[Check, ...] = ()
     stale_reason: str = ""
+    detail: str = ""  # what a check's plugin said (check rules only)
 
     @property
     def stale(self) -> bool:

@@ -89,7 +89,10 @@ def _message(
 def _paragraph(event: Event, base_url: str, zone: ZoneInfo) -> str:
     lines = [f"{headline(event)}: rule {event.rule} on {event.metric}"]
     value = "unknown" if event.value is None else f"{event.value:.6g}"
-    lines.append(f"value: {value}" + (f" ({event.threshold})" if event.threshold else ""))
+    if event.detail:
+        lines.append(f"check: {event.detail}")
+    else:
+        lines.append(f"value: {value}" + (f" ({event.threshold})" if event.threshold else ""))
     lines.append(f"{event.state.value} since {format_time(event.since, zone)}")
     if event.note:
         lines.append(event.note)

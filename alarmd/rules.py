@@ -10,8 +10,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alarmd.alarmstate import Severity
+from alarmd.checkrules import FROM_PLUGIN, state_conditions
 from alarmd.credentials import (
     lookup_chain,
     read_secrets_file,
@@ -43,6 +45,8 @@ _RULE_KEYS = frozenset(
         "labels",
         "flapping",
         "description",
+        "check",
+        "state",
     }
 )
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
@@ -73,10 +77,12 @@ class Rule:
     labels: tuple[tuple[str, str], ...] = ()
     flapping: FlapPolicy = FlapPolicy()
     description: str = ""
+    check: bool = False  # ``match`` is a glob over check names: alarm on their state
+    from_plugin: tuple[Severity, ...] = ()  # levels whose thresholds the plugin sends
     matcher: Callable[[str], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.warning is None and self.critical is None:
+        if self.warning is None and self.critical is None and not self.from_plugin:
             raise ValueError(f"rule {self.name!r} needs a warning or a critical condition")
         object.__setattr__(self, "matcher", glob_matcher(self.match))
 
@@ -239,14 +245,25 @@ def _receiver(name: str, node: Node, lookup: Mapping[str, str]) -> Receiver:
 
 
 def _rule(node: Node, receivers: dict[str, Receiver], lookup: Mapping[str, str]) -> Rule:
-    node.mapping(_RULE_KEYS, required=("name", "match"))
+    node.mapping(_RULE_KEYS, required=("name",))
     name = node["name"].as_str()
     if not _NAME.match(name):
         raise node["name"].error("rule names are letters, digits, '_', '-' and '.'")
+    if node.has("check") == node.has("match"):
+        raise node.error("a rule needs either 'match' (metrics) or 'check' (check results)")
+    if node.has("check"):
+        return _check_rule(node, name, receivers, lookup)
+    if node.has("state"):
+        raise node["state"].error("'state' is for check rules ('check: GLOB')")
     match = node["match"].parse(validate_metric_glob)
     warning = _condition(node.get("warning"))
     critical = _condition(node.get("critical"))
-    if warning is None and critical is None:
+    from_plugin = tuple(
+        severity
+        for severity in (Severity.CRITICAL, Severity.WARNING)
+        if _is_from_plugin(node.get(severity.value))
+    )
+    if warning is None and critical is None and not from_plugin:
         raise node.error("a rule needs a 'warning' or a 'critical' condition (or both)")
     clear_warning = clear_critical = None
     if (clear := node.get("clear")) is not None:
@@ -262,7 +279,22 @@ def _rule(node: Node, receivers: dict[str, Receiver], lookup: Mapping[str, str])
             clear_warning = _condition(clear)
         else:
             clear_critical = _condition(clear)
-    names = _targets(node.get("receivers"), name, receivers, lookup)
+    return Rule(
+        name=name,
+        match=match,
+        warning=warning,
+        critical=critical,
+        clear_warning=clear_warning,
+        clear_critical=clear_critical,
+        from_plugin=from_plugin,
+        **_settings(node, name, receivers, lookup),
+    )
+
+
+def _settings(
+    node: Node, name: str, receivers: dict[str, Receiver], lookup: Mapping[str, str]
+) -> dict[str, Any]:
+    """What threshold and check rules share: timing, receivers, labels, flapping."""
     labels: list[tuple[str, str]] = []
     if (labels_node := node.get("labels")) is not None:
         labels = [(key, value.as_str()) for key, value in labels_node.items()]
@@ -273,22 +305,41 @@ def _rule(node: Node, receivers: dict[str, Receiver], lookup: Mapping[str, str])
             flap["changes"].as_int(low=2) if flap.has("changes") else flapping.changes,
             flap["window"].parse(_positive) if flap.has("window") else flapping.window,
         )
-    description = node["description"].as_str() if node.has("description") else ""
+    return {
+        "hold": _duration(node.get("for")) or 0,
+        "nodata": _duration(node.get("nodata"), positive=True),
+        "repeat": _duration(node.get("repeat"), positive=True),
+        "receivers": _targets(node.get("receivers"), name, receivers, lookup),
+        "labels": tuple(labels),
+        "flapping": flapping,
+        "description": node["description"].as_str() if node.has("description") else "",
+    }
+
+
+def _check_rule(
+    node: Node, name: str, receivers: dict[str, Receiver], lookup: Mapping[str, str]
+) -> Rule:
+    """A rule on check states (:mod:`alarmd.checkrules`); it takes no conditions."""
+    for key in ("warning", "critical", "clear"):
+        if node.has(key):
+            raise node[key].error(
+                f"a check rule alarms on the check's state: use 'state: warning|unknown|"
+                f"critical' instead of {key!r}"
+            )
+    state = node["state"] if node.has("state") else None
+    warning, critical = state.parse(state_conditions) if state else state_conditions("warning")
     return Rule(
         name=name,
-        match=match,
+        match=node["check"].parse(validate_metric_glob),
         warning=warning,
         critical=critical,
-        clear_warning=clear_warning,
-        clear_critical=clear_critical,
-        hold=_duration(node.get("for")) or 0,
-        nodata=_duration(node.get("nodata"), positive=True),
-        repeat=_duration(node.get("repeat"), positive=True),
-        receivers=names,
-        labels=tuple(labels),
-        flapping=flapping,
-        description=description,
+        check=True,
+        **_settings(node, name, receivers, lookup),
     )
+
+
+def _is_from_plugin(node: Node | None) -> bool:
+    return node is not None and node.value == FROM_PLUGIN
 
 
 def _targets(
@@ -314,7 +365,7 @@ def _targets(
 
 
 def _condition(node: Node | None) -> Condition | None:
-    if node is None:
+    if node is None or _is_from_plugin(node):
         return None
     if not isinstance(node.value, str):
         raise node.error(

@@ -63,6 +63,7 @@ class Event:
     labels: tuple[tuple[str, str], ...] = ()
     acked: bool = False
     note: str = ""
+    detail: str = ""  # a check's state and text, told instead of the value
 
 
 def transition(
@@ -247,6 +248,7 @@ def _event(
         rule.labels,
         rec.ack is not None,
         note,
+        obs.detail,
     )
 
 

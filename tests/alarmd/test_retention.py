@@ -61,10 +61,8 @@ def test_the_daemon_prunes_in_its_first_cycle_and_then_once_an_hour(
     with caplog.at_level(logging.INFO, logger="alarmd.daemon"):
         env.step(1)  # at START + STEP = 2027-01-15 08:01 UTC
     assert old_rows(env) == []
-    assert (
-        "pruned 0 transitions, 1 notifications, 0 messages, 0 check changes older than 2027-01-14 08:01 UTC"
-        in (caplog.messages)
-    )
+    pruned = "pruned 0 transitions, 1 notifications, 0 messages, 0 check changes"
+    assert f"{pruned} older than 2027-01-14 08:01 UTC" in caplog.messages
     log_old_row(env)
     env.run(*[1] * 59)  # the rest of the hour
     assert len(old_rows(env)) == 1
