@@ -70,6 +70,10 @@ def graph_url(base_url: str, metric: str) -> str:
     return f"{base_url.rstrip('/')}/metric/{quote(metric, safe='._-')}"
 
 
+def check_url(base_url: str, check: str) -> str:
+    return f"{base_url.rstrip('/')}/checks/{quote(check, safe='._-')}"
+
+
 def _message(
     receiver: str, events: tuple[Event, ...], base_url: str, zone: ZoneInfo, prefix: str
 ) -> Message:
@@ -100,7 +104,8 @@ def _paragraph(event: Event, base_url: str, zone: ZoneInfo) -> str:
         lines.append("acknowledged")
     if event.labels:
         lines.append("labels: " + ", ".join(f"{key}={value}" for key, value in event.labels))
-    lines.append(graph_url(base_url, event.metric))
+    link = check_url if event.on_check else graph_url
+    lines.append(link(base_url, event.metric))
     return "\n".join(lines)
 
 

@@ -64,6 +64,7 @@ class Event:
     acked: bool = False
     note: str = ""
     detail: str = ""  # a check's state and text, told instead of the value
+    on_check: bool = False  # ``metric`` names a check (a check rule's alarm)
 
 
 def transition(
@@ -249,6 +250,7 @@ def _event(
         rec.ack is not None,
         note,
         obs.detail,
+        rule.check,
     )
 
 

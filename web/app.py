@@ -18,6 +18,7 @@ from web.alarms import views as alarms
 from web.auth import guard
 from web.auth import views as auth
 from web.auth.users import Authenticator
+from web.checks import views as checks
 from web.config import ServerConfig, load_server_config
 from web.downtimes import api as downtimes_api
 from web.downtimes import views as downtimes
@@ -25,7 +26,6 @@ from web.graphite import views as graphite
 from web.graphs import views as graphs
 from web.health import selfmetrics
 from web.health import views as health
-from web.checks import views as checks
 from web.ingest import collectd
 from web.ingest import views as ingest
 from web.proxies import TrustedProxies

@@ -78,6 +78,7 @@ def test_a_check_going_warning_then_critical_then_ok_is_told_with_the_plugins_te
     env.run(None, None)
     assert env.inbox.titles[-1] == "[rexmon] RESOLVED: plugin-state on host.n01.rootfs"
     assert "check: OK: DISK OK" in env.inbox.bodies[-1]["message"]
+    assert "http://localhost:8080/checks/host.n01.rootfs" in env.inbox.bodies[-1]["message"]
 
 
 def test_state_critical_ignores_warnings_and_for_waits_before_firing(env: Environment) -> None:

@@ -1,6 +1,7 @@
 """Check results over HTTP: ``POST /api/v1/checks`` takes them from slurpers and from any
 NSCA/NRDP-style sender; ``GET /api/v1/checks?scope=GLOB`` and ``GET /api/v1/checks/NAME``
-(with its state history) read them back.
+(with its state history) read them back, and ``/checks/NAME`` shows one to people (the
+plugin's text escaped like every text on the pages).
 
 The body is JSON ``{"checks": [...]}`` (see :mod:`rexmon.checkresult`), optionally gzip.
 Authentication, size limits and token scoping are those of ``/api/v1/samples``: a token
@@ -17,7 +18,7 @@ import logging
 from typing import Any
 
 import sqlalchemy.exc
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from alarmd.checkstore import CheckChange, StoredCheck
 from rexmon.checkresult import (
@@ -38,7 +39,8 @@ from web.ingest.batch import BatchTooLarge
 from web.ingest.views import listed_rejections, read_request
 from web.services import get_services
 
-bp = Blueprint("checks", __name__)
+bp = Blueprint("checks", __name__, template_folder="templates")
+BADGES = {"OK": "ok", "WARNING": "warning", "CRITICAL": "critical", "UNKNOWN": "stale"}
 log = logging.getLogger(__name__)
 
 
@@ -102,6 +104,26 @@ def show_check(name: str) -> Any:
     history = services.alarm_store.checks.history(name)
     return jsonify(
         {**check_to_json(check, services.clock()), "history": [change_to_json(c) for c in history]}
+    )
+
+
+@bp.get("/checks/<path:name>")
+@require(Role.VIEWER)
+def check_page(name: str) -> Any:
+    services = get_services()
+    try:
+        name = validate_metric(name)
+    except InvalidMetricName:
+        abort(404)
+    check = services.alarm_store.checks.get(name)
+    if check is None:
+        abort(404)
+    return render_template(
+        "checks/show.html",
+        check=check,
+        history=services.alarm_store.checks.history(name),
+        now=services.clock(),
+        badge=BADGES,
     )
 
 

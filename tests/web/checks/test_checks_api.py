@@ -231,3 +231,20 @@ def test_the_slurper_running_real_plugins_delivers_their_check_results(
     }
     history = get(rexmon_server, "/api/v1/checks/host.node01.dummy")["history"]
     assert [c["to"] for c in history] == ["CRITICAL", "OK"]
+
+
+def test_the_check_page_shows_state_text_perfdata_and_history_escaped(
+    make_rexmon_server: Any,
+) -> None:
+    server = make_rexmon_server(edit=lambda c, _: c.update(site={"timezone": "Europe/Zurich"}))
+    post(server, [result(state="OK", output="DISK OK")])
+    hostile = "<script>alert(1)</script> DISK CRITICAL"
+    post(server, [result(time=NOW + 60, state="CRITICAL", output=hostile, long_output="<b>x</b>")])
+    page = requests.get(f"{server.url}/checks/nagios.node01.disk_root", timeout=30)
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+    assert "&lt;b&gt;x&lt;/b&gt;" in page.text
+    assert "CRITICAL since</th><td>2026-05-28 22:27 CEST" in page.text
+    assert "/metric/nagios.node01.disk_root.root_bytes" in page.text
+    assert "first result" in page.text and "~:8000000000" in page.text
+    assert requests.get(f"{server.url}/checks/nagios.none.x", timeout=30).status_code == 404
