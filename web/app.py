@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response
 
 from rexmon.commandline import CONFIG_ENV
-from web import display, errors, services
+from web import display, errors, favicon, services
 from web.alarms import views as alarms
 from web.auth import guard
 from web.auth import views as auth
@@ -64,6 +64,7 @@ def create_app(
     app.register_blueprint(selfmetrics.bp)
     app.register_blueprint(availability.bp)
     app.register_blueprint(graphite.bp)
+    app.register_blueprint(favicon.bp)
     _add_template_helpers(app, config)
     display.init_app(app)
     errors.init_app(app)

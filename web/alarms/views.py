@@ -15,14 +15,16 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from alarmd.alarmstate import AlarmState
 from alarmd.errors import NotAcknowledgeable
 from alarmd.record import AlarmRecord
+from downtime.display import next_window
 from downtime.errors import ScopeRefused
+from downtime.model import Downtime
 from rexmon.errors import InvalidMetricName, InvalidTime
 from rexmon.metric import validate_metric
 from rexmon.timespec import TIME_HELP, parse_time
 from web.alarms.as_json import notification_to_json, record_to_json, transition_to_json
+from web.alarms.listing import STATES, filter_from, host_of, sections_of
 from web.auth.guard import current_user, require
 from web.auth.users import Role
 from web.services import actor_of, get_services
@@ -31,6 +33,7 @@ bp = Blueprint("alarms", __name__, template_folder="templates")
 MAX_COMMENT = 500
 MAX_ACK = 366 * 86400
 HISTORY_LIMIT = 100
+REFRESH_SECONDS = 30
 _RULE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\[\]-]{0,127}\Z", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -49,13 +52,28 @@ def index() -> Any:
     services = get_services()
     now = services.clock()
     store = services.alarm_store
-    sections = sections_of(store.records(), now)
+    records = store.records()
+    chosen = filter_from(request.args)
+    shown = [r for r in records if chosen.keeps(r, now)]
+    history = [
+        row
+        for row in store.history(limit=HISTORY_LIMIT)
+        if (not chosen.rule or row.rule == chosen.rule)
+        and (chosen.host_match is None or chosen.host_match(f"x.{host_of(row.metric)}"))
+    ]
     return render_template(
         "alarms/index.html",
-        sections=sections,
-        history=store.history(limit=HISTORY_LIMIT),
+        sections=sections_of(shown, now),
+        covering=_covering(shown, now),
+        chosen=chosen,
+        states=STATES,
+        rules=sorted({r.rule for r in records} | ({chosen.rule} if chosen.rule else set())),
+        total=len(records),
+        history=history,
         notifications=store.outbox.log(limit=HISTORY_LIMIT),
         now=now,
+        refresh=REFRESH_SECONDS,
+        covered_until=covered_until,
         time_help=TIME_HELP,
     )
 
@@ -65,9 +83,19 @@ def index() -> Any:
 def list_json() -> Any:
     services = get_services()
     store, now = services.alarm_store, services.clock()
-    sections = sections_of(store.records(), now)
+    chosen = filter_from(request.args)
+    shown = [r for r in store.records() if chosen.keeps(r, now)]
+    sections = sections_of(shown, now)
+    covering = _covering(shown, now)
     return jsonify(
-        {name: [record_to_json(r, now) for r in records] for name, records in sections.items()}
+        {
+            name: [
+                record_to_json(r, now)
+                | {"downtimes": [downtime_summary(d, now) for d in covering.get(r.metric, [])]}
+                for r in records
+            ]
+            for name, records in sections.items()
+        }
         | {
             "history": [transition_to_json(row) for row in store.history(limit=HISTORY_LIMIT)],
             "notifications": [
@@ -148,31 +176,27 @@ def _until(text: str, now: float) -> float | None:
     return float(until)
 
 
-def sections_of(records: list[AlarmRecord], now: float) -> dict[str, list[AlarmRecord]]:
-    """Firing (and stale), pending, silenced, acknowledged and flapping alarms; an alarm
-    shows in one of the first four and, when flapping, also under flapping."""
-    sections: dict[str, list[AlarmRecord]] = {
-        "firing": [],
-        "pending": [],
-        "silenced": [],
-        "acknowledged": [],
-        "flapping": [],
+def _covering(records: list[AlarmRecord], now: float) -> dict[str, list[Downtime]]:
+    """The downtimes in effect now for each listed alarm's metric (one index for all)."""
+    at = int(now)
+    store = get_services().downtimes_for(current_user())
+    return store.index(at, at + 1).covering_many({r.metric for r in records}, at)
+
+
+def downtime_summary(downtime: Downtime, now: float) -> dict[str, Any]:
+    return {
+        "id": downtime.id,
+        "kind": downtime.kind.value,
+        "reason": downtime.reason,
+        "until": covered_until(downtime, now),
     }
-    for record in records:
-        shown = record.shown_state
-        acked = record.ack is not None and record.ack.active(now) and record.state.is_problem
-        if shown is AlarmState.SILENCED:
-            sections["silenced"].append(record)
-        elif acked:
-            sections["acknowledged"].append(record)
-        elif shown in (AlarmState.FIRING, AlarmState.STALE):
-            sections["firing"].append(record)
-        elif shown is AlarmState.PENDING:
-            sections["pending"].append(record)
-        if record.flapping:
-            sections["flapping"].append(record)
-    sections["firing"].sort(key=lambda r: (-(r.severity.rank if r.severity else 3), r.since))
-    return sections
+
+
+def covered_until(downtime: Downtime, now: float) -> int:
+    """When the downtime's current window ends (a recurring one's, not the series')."""
+    window = next_window(downtime, int(now))
+    end = window[1] if window is not None else downtime.end
+    return min(end, downtime.ended) if downtime.ended else end
 
 
 def _error(status: int, field: str, message: str) -> Any:

@@ -1,16 +1,30 @@
 """The downtime pages: list, file, show, edit, end, cancel, and the iCalendar feed.
 
 Every form posts back with a CSRF token; the author is always the logged-in user.
-"Preview" re-renders the form with the metrics the scopes match, without saving.
+"Preview" re-renders the form with the resolved start and end and the metrics the
+scopes match, without saving; ``/api/v1/downtimes/resolve`` gives the form's script the
+same start and end as the person types. Cancelling asks for a confirmation first (a
+second POST with ``confirm=yes``), so it works without JavaScript.
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from downtime.display import shown_changes
 from downtime.errors import DowntimeNotFound, InvalidDowntime, ScopeRefused
@@ -19,17 +33,17 @@ from downtime.fields import (
     FieldErrors,
     Reader,
     changes_from_fields,
-    draft_from_fields,
 )
 from downtime.ics import render_ics
 from downtime.model import Downtime
 from downtime.policy import touches
 from downtime.store import shown_state
 from rexmon.errors import InvalidMetricName
-from rexmon.metric import validate_glob
-from rexmon.timespec import TIME_HELP, format_duration
+from rexmon.metric import validate_glob, validate_metric_glob
+from rexmon.timespec import TIME_HELP, format_duration, format_time
 from web.auth.guard import current_user, require
 from web.auth.users import Role
+from web.downtimes.formcheck import Resolved, check_form, resolve_times, scope_errors
 from web.services import actor_of, get_services
 
 bp = Blueprint("downtimes", __name__, template_folder="templates")
@@ -73,7 +87,8 @@ def new() -> Any:
     if request.method == "GET":
         defaults = {
             "start": "now",
-            "duration": "2h",
+            "end": "",
+            "duration": "",  # never pre-filled: it would contradict a typed end
             "kind": "planned",
             "scopes": request.args.get("scope", ""),
         }
@@ -84,7 +99,7 @@ def new() -> Any:
     zone = services.config.site.timezone
     user = current_user()
     try:
-        draft = draft_from_fields(fields, Reader(now, zone), zone.key)
+        draft = check_form(fields, Reader(now, zone), zone.key)
         if request.form.get("action") == "preview":
             return _form(None, fields, {}, preview=True)
         downtime = services.downtimes_for(user).add(draft, actor_of(user))
@@ -121,10 +136,16 @@ def edit(downtime_id: int) -> Any:
         return _form(downtime, _fields_of(downtime), {})
     fields = _posted()
     user = current_user()
+    reader = Reader(now, zone)
+    if fields.get("duration") and fields.get("end") == _fields_of(downtime)["end"]:
+        fields["end"] = ""  # a typed duration replaces the end the form was opened with
     try:
+        errors = resolve_times(fields, reader).errors | scope_errors(fields.get("scopes", ""))
+        if errors:
+            raise FieldErrors(errors)
         changes = changes_from_fields(
             {k: v for k, v in fields.items() if k != "duration" or not fields.get("end")},
-            Reader(now, zone),
+            reader,
             downtime.draft(),
         )
         if request.form.get("action") == "preview":
@@ -142,10 +163,31 @@ def end(downtime_id: int) -> Any:
     return _act(downtime_id, "end", "ended")
 
 
-@bp.post("/downtimes/<int:downtime_id>/cancel")
+@bp.route("/downtimes/<int:downtime_id>/cancel", methods=["GET", "POST"])
 @require(Role.OPERATOR)
 def cancel(downtime_id: int) -> Any:
-    return _act(downtime_id, "cancel", "cancelled")
+    """Cancelling cannot be undone: the first step shows what would go, only a second
+    POST with ``confirm=yes`` cancels."""
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        return _act(downtime_id, "cancel", "cancelled")
+    downtime = _get(downtime_id)
+    if downtime.cancelled:
+        flash(f"Downtime {downtime_id} is already cancelled.", "info")
+        return redirect(url_for("downtimes.show", downtime_id=downtime_id))
+    state = _state_of(downtime, int(get_services().clock()))
+    return render_template("downtimes/cancel.html", downtime=downtime, state=state)
+
+
+@bp.get("/api/v1/downtimes/resolve")
+@require(Role.VIEWER)
+def resolve() -> Any:
+    """What the form's start, end and duration mean, in the site zone, as one types."""
+    services = get_services()
+    zone = services.config.site.timezone
+    fields = {
+        name: request.args.get(name, "").strip()[:64] for name in ("start", "end", "duration")
+    }
+    return jsonify(_resolved_json(resolve_times(fields, Reader(services.clock(), zone))))
 
 
 @bp.get("/downtimes.ics")
@@ -172,6 +214,28 @@ def _act(downtime_id: int, action: str, done: str) -> Any:
     return redirect(url_for("downtimes.show", downtime_id=downtime_id))
 
 
+def _resolved_json(resolved: Resolved) -> dict[str, Any]:
+    zone = get_services().config.site.timezone
+    return {
+        "start": resolved.start,
+        "end": resolved.end,
+        "start_text": _shown(resolved.start),
+        "end_text": _shown(resolved.end),
+        "length": format_duration(resolved.end - resolved.start)
+        if resolved.start is not None and resolved.end is not None and resolved.end > resolved.start
+        else "",
+        "zone": zone.key,
+        "errors": resolved.errors,
+    }
+
+
+def _shown(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    zone = get_services().config.site.timezone
+    return datetime.fromtimestamp(seconds, zone).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
 def _get(downtime_id: int) -> Downtime:
     try:
         return get_services().downtimes_for(current_user()).get(downtime_id)
@@ -194,6 +258,8 @@ def _form(
     status: int = 200,
 ) -> Any:
     matches = _matches(fields.get("scopes", ""))
+    services = get_services()
+    times = resolve_times(fields, Reader(services.clock(), services.config.site.timezone))
     body = render_template(
         "downtimes/form.html",
         downtime=downtime,
@@ -203,6 +269,7 @@ def _form(
         preview=preview,
         time_help=TIME_HELP,
         limit=PREVIEW_LIMIT,
+        resolved=_resolved_json(times) if request.method == "POST" else None,
     )
     return body, status
 
@@ -216,7 +283,7 @@ def _matches(scopes_text: str) -> dict[str, tuple[list[str], int]] | None:
     found = {}
     for scope in scopes[:20]:
         try:
-            names = archive.list_metrics(validate_glob(scope))
+            names = archive.list_metrics(validate_metric_glob(scope))
         except InvalidMetricName:
             continue
         found[scope] = (names[:PREVIEW_LIMIT], len(names))
@@ -240,8 +307,6 @@ def _field_errors(exc: InvalidDowntime | ScopeRefused) -> dict[str, str]:
 
 def _fields_of(downtime: Downtime) -> dict[str, str]:
     zone = get_services().config.site.timezone
-    from rexmon.timespec import format_time
-
     return {
         "scopes": "\n".join(downtime.scopes),
         "start": format_time(downtime.start, zone),

@@ -256,16 +256,24 @@ def test_end_and_cancel_buttons_and_the_ics_feed(rexmon_server: RexmonServer) ->
         timeout=10,
     )
     assert ended.status_code == 200 and "ended" in ended.text
-    cancelled = http.post(
+    asked = http.post(
         f"{rexmon_server.url}/downtimes/{downtime['id']}/cancel",
         data={"csrf_token": token},
         timeout=10,
     )
+    assert asked.status_code == 200 and "cannot be undone" in asked.text
+    assert http.get(f"{url}/{downtime['id']}", timeout=10).json()["cancelled"] is None
+    cancelled = http.post(
+        f"{rexmon_server.url}/downtimes/{downtime['id']}/cancel",
+        data={"csrf_token": token, "confirm": "yes"},
+        timeout=10,
+    )
     assert "cancelled" in cancelled.text
+    assert http.get(f"{url}/{downtime['id']}", timeout=10).json()["cancelled"] is not None
     viewer = session("victor")
     refused = viewer.post(
         f"{rexmon_server.url}/downtimes/{downtime['id']}/cancel",
-        data={"csrf_token": token},
+        data={"csrf_token": token, "confirm": "yes"},
         timeout=10,
     )
     assert refused.status_code in (400, 403)
@@ -304,7 +312,8 @@ def test_the_history_on_the_page_shows_times_not_unix_seconds(rexmon_server: Rex
     moved = http.patch(f"{url}/{filed['id']}", json={"start": "+2h", "end": "+3h"}, timeout=10)
     assert moved.status_code == 200, moved.text
     page = http.get(f"{rexmon_server.url}/downtimes/{filed['id']}", timeout=10).text
-    history = page.split("<h2>History</h2>")[1]
+    history = page.split('<h2 id="history">History')[1]
+    assert "(times in UTC)" in history
     assert "<code>start</code>: " in history
     assert not re.search(r"\b1[0-9]{9}\b", history), history
 
