@@ -28,7 +28,11 @@ from web.auth.tokens import digest_token, new_token
 PYTHON = sys.executable
 INSTALL_TIMEOUT = 600
 PAGES = ("/", "/alarms", "/downtimes", "/downtimes.ics", "/availability", "/healthz")
-STATIC = ("rexmon.css", "metric.js", "status.js", "vendor/uplot/uPlot.iife.min.js")
+STATIC = sorted(  # every file the checkout serves, so a new one cannot be left out of the wheel
+    str(path.relative_to(REPO / "web" / "static"))
+    for path in (REPO / "web" / "static").rglob("*")
+    if path.is_file()
+)
 
 
 def run(argv: list[str], cwd: Path, timeout: float = INSTALL_TIMEOUT) -> str:
