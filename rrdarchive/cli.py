@@ -20,6 +20,7 @@ from rexmon.timespec import format_duration, format_time, parse_time, site_zone
 from rexmon.yamlconf import load_yaml
 from rrdarchive.archive import Archive
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
+from rrdarchive.filesize import file_bytes, format_bytes
 from rrdarchive.listing import globs_matching_nothing
 from rrdarchive.schemas import CATCH_ALL
 
@@ -71,16 +72,31 @@ def main(ctx: click.Context, config_path: Path | None, zone: str) -> None:
 
 
 @main.command("check-config")
+@click.option(
+    "--metrics",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Say how much disk this many metrics of each schema need.",
+)
 @click.pass_obj
-def check_config(cli: ArchiveCli) -> None:
-    """Validate the config and the schemas; print what they say."""
+def check_config(cli: ArchiveCli, metrics: int) -> None:
+    """Validate the config and the schemas; print what they say and the disk they take."""
     config = cli.config
     click.echo(f"archive root: {config.root}")
     click.echo(f"schemas:      {config.schemas.source} ({len(config.schemas.schemas)})")
     for schema in config.schemas.schemas:
         tiers = ", ".join(str(tier) for tier in schema.tiers)
         kind = schema.type.value if schema.type else "hint or GAUGE"
-        click.echo(f"  {schema.match}: step {format_duration(schema.step)}, {kind}, {tiers}")
+        cfs = "/".join(schema.consolidation)
+        size = file_bytes(schema)
+        click.echo(
+            f"  {schema.match}: step {format_duration(schema.step)}, {kind}, {tiers} ({cfs})"
+        )
+        click.echo(
+            f"    {format_bytes(size)} per metric, {format_bytes(size * metrics)}"
+            f" for {metrics:,} metrics"
+        )
     if config.rrdcached:
         click.echo(f"rrdcached:    {config.rrdcached} (write-ahead log in {config.wal_dir})")
     else:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from rexmon.sample import Sample
 from rrdarchive.archive import Archive
 from rrdarchive.cli import load_archive_config, main
+from rrdarchive.filesize import format_bytes
 from rrdarchive.verdict import STORED
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,34 @@ def test_check_config_reports_the_archive(runner: CliRunner, config_path: Path) 
     assert result.exit_code == 0, result.output
     assert f"archive root: {(config_path.parent.parent / 'var' / 'rrd').resolve()}" in result.output
     assert "config OK" in result.output and "direct writes" in result.output
+
+
+def test_check_config_says_the_disk_a_schema_takes_as_the_file_on_disk_shows(
+    runner: CliRunner, config_path: Path
+) -> None:
+    now = int(time.time()) // 60 * 60
+    write(config_path, [Sample("host.n1.load", now, 1.0)])
+    on_disk = (config_path.parent.parent / "var" / "rrd" / "host" / "n1" / "load.rrd").stat()
+    result = runner.invoke(main, ["--config", str(config_path), "check-config", "--metrics", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    catch_all = lines.index(next(line for line in lines if line.startswith("  *: step 1m")))
+    per_metric = lines[catch_all + 1].strip()
+    assert per_metric.startswith(f"{format_bytes(on_disk.st_size)} per metric")
+    assert 1_000_000 < on_disk.st_size < 2_000_000  # four tiers, three functions: ~1.4 MB
+    many = runner.invoke(main, ["--config", str(config_path), "check-config"])
+    assert f"{format_bytes(on_disk.st_size * 10_000)} for 10,000 metrics" in many.output
+    bad = runner.invoke(main, ["--config", str(config_path), "check-config", "--metrics", "0"])
+    assert bad.exit_code == 2 and "--metrics" in bad.output
+
+
+def test_sizes_read_as_disks_are_sold() -> None:
+    assert [format_bytes(n) for n in (999, 1000, 1_370_000, 13_700_000_000)] == [
+        "999 B",
+        "1 kB",
+        "1.37 MB",
+        "13.7 GB",
+    ]
 
 
 def test_a_bad_config_is_a_clean_error(runner: CliRunner, config_path: Path) -> None:
