@@ -39,6 +39,10 @@ class DsType(enum.Enum):
 class Sample:
     """One measurement: metric id, integer UNIX time, finite value or None (unknown).
 
+    ``type``, ``min`` and ``max`` are hints for the RRD when this sample creates it (a
+    schema that sets them wins); a Munin plugin's ``field.min 0`` keeps a DERIVE counter's
+    reset from being stored as a huge negative rate.
+
     Treat it as immutable. It is not ``frozen`` only because ingest makes one per sample
     received, and a frozen dataclass takes 4x as long to build (0.45 vs 0.12 us)."""
 
@@ -46,11 +50,17 @@ class Sample:
     time: int
     value: float | None
     type: DsType | None = None
+    min: float | None = None
+    max: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"metric": self.metric, "time": self.time, "value": self.value}
         if self.type is not None:
             data["type"] = self.type.value
+        if self.min is not None:
+            data["min"] = self.min
+        if self.max is not None:
+            data["max"] = self.max
         return data
 
 
@@ -76,8 +86,11 @@ def _build(metric: object, time: object, value: object, type: object) -> Sample:
     )
 
 
+SAMPLE_KEYS = frozenset({"metric", "time", "value", "type", "min", "max"})
+
+
 def sample_from_json(obj: object) -> Sample:
-    """A sample from one JSON object ``{"metric", "time", "value", "type"?}``."""
+    """A sample from one JSON object ``{"metric", "time", "value", "type"?, "min"?, "max"?}``."""
     if type(obj) is dict and len(obj) == 3:  # the usual shape, checked cheaply first
         metric, time, value = obj.get("metric"), obj.get("time"), obj.get("value")
         if (
@@ -93,13 +106,32 @@ def sample_from_json(obj: object) -> Sample:
                 raise InvalidSample(str(exc)) from None
     if not isinstance(obj, Mapping):
         raise InvalidSample(f"sample must be an object, got {type(obj).__name__}")
-    unknown = set(obj) - {"metric", "time", "value", "type"}
+    unknown = set(obj) - SAMPLE_KEYS
     if unknown:
         raise InvalidSample(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
     for field in ("metric", "time", "value"):
         if field not in obj:
             raise InvalidSample(f"missing field {field!r}")
-    return _build(obj["metric"], obj["time"], obj["value"], obj.get("type"))
+    sample = _build(obj["metric"], obj["time"], obj["value"], obj.get("type"))
+    if "min" in obj or "max" in obj:
+        sample.min, sample.max = validate_bounds(obj.get("min"), obj.get("max"))
+    return sample
+
+
+def validate_bounds(low: object, high: object) -> tuple[float | None, float | None]:
+    """A sample's ``min``/``max`` hints: finite numbers or null, min below max."""
+    found = []
+    for name, bound in (("min", low), ("max", high)):
+        if bound is not None and (
+            isinstance(bound, bool)
+            or not isinstance(bound, int | float)
+            or not math.isfinite(bound)
+        ):
+            raise InvalidSample(f"{name} must be a finite number or null, got {bound!r}")
+        found.append(None if bound is None else float(bound))
+    if found[0] is not None and found[1] is not None and found[0] >= found[1]:
+        raise InvalidSample(f"min {found[0]:g} must be below max {found[1]:g}")
+    return found[0], found[1]
 
 
 def parse_plaintext_line(line: str) -> Sample:

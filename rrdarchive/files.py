@@ -114,7 +114,7 @@ class RrdFiles:
         unique = f"{os.getpid()}.{threading.get_ident()}"
         temporary = group.path.with_name(f".{group.path.name}.{unique}")
         ds_type = schema.ds_type(group.hint)
-        args = ["--start", str(start), *schema.create_args(ds_type)]
+        args = ["--start", str(start), *schema.create_args(ds_type, group.bounds)]
         self._rrd.call("create", temporary, args)
         try:
             os.link(temporary, group.path)

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rexmon.errors import InvalidMetricName
-from rexmon.sample import DsType, Sample
+from rexmon.errors import InvalidMetricName, InvalidSample
+from rexmon.sample import DsType, Sample, validate_bounds
 from rexmon.timespec import format_duration
 from rrdarchive.schemas import Schema
 from rrdarchive.verdict import STORED, Verdict, rejected
@@ -53,6 +53,7 @@ class Group:
     times: list[int]
     values: list[float | None]
     indexes: list[list[int]]  # per time, the batch positions of its sample(s)
+    bounds: tuple[float | None, float | None] = (None, None)  # min/max hints for creation
 
     def update_args(self) -> list[str]:
         """``time:value`` arguments for the rrdtool binding and rrdcached's UPDATE."""
@@ -129,6 +130,7 @@ def plan(
                     [sample.time],
                     [sample.value],
                     [indexes],
+                    (sample.min, sample.max),
                 )
             )
             continue
@@ -138,7 +140,15 @@ def plan(
         if not indexes:
             continue
         hint = next((samples[i].type for i in indexes if samples[i].type is not None), None)
-        group = Group(metric, target.path, target.schema, hint, [], [], [])
+        bounds = next(
+            (
+                (samples[i].min, samples[i].max)
+                for i in indexes
+                if samples[i].min is not None or samples[i].max is not None
+            ),
+            (None, None),
+        )
+        group = Group(metric, target.path, target.schema, hint, [], [], [], bounds)
         refused.update(_fill(group, samples, indexes))
         if group.times:
             groups.append(group)
@@ -199,6 +209,8 @@ def _plainly_valid(sample: Sample) -> bool:
         and type(sample.metric) is str
         and (value is None or (type(value) is float and value - value == 0.0))
         and (sample.type is None or type(sample.type) is DsType)
+        and sample.min is None
+        and sample.max is None
     )
 
 
@@ -217,6 +229,10 @@ def _check(sample: Sample) -> str | None:
         return f"value must be a finite number or null, got {value!r}"
     if sample.type is not None and not isinstance(sample.type, DsType):
         return f"type must be a DsType, got {sample.type!r}"
+    try:
+        validate_bounds(sample.min, sample.max)
+    except InvalidSample as exc:
+        return str(exc)
     return None
 
 

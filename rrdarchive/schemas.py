@@ -70,10 +70,17 @@ class Schema:
         """The DS type of a new RRD: the pinned type, else the sample's hint, else GAUGE."""
         return self.type or hint or DsType.GAUGE
 
-    def create_args(self, ds_type: DsType) -> list[str]:
-        """The DS and RRA definitions for ``rrdtool create`` (the caller adds the start)."""
-        low = "U" if self.min is None else repr(self.min)
-        high = "U" if self.max is None else repr(self.max)
+    def create_args(
+        self, ds_type: DsType, bounds: tuple[float | None, float | None] = (None, None)
+    ) -> list[str]:
+        """The DS and RRA definitions for ``rrdtool create`` (the caller adds the start).
+        ``bounds`` are the first sample's min/max hints; the schema's own win."""
+        low_bound = self.min if self.min is not None else bounds[0]
+        high_bound = self.max if self.max is not None else bounds[1]
+        if low_bound is not None and high_bound is not None and low_bound >= high_bound:
+            low_bound, high_bound = self.min, self.max  # a hint at odds with the schema
+        low = "U" if low_bound is None else repr(low_bound)
+        high = "U" if high_bound is None else repr(high_bound)
         args = ["--step", str(self.step), f"DS:value:{ds_type.value}:{self.heartbeat}:{low}:{high}"]
         for tier in self.tiers:
             for cf in self.consolidation:

@@ -5,7 +5,8 @@ Each plugin's ``config`` is read once and cached (see :mod:`slurpers.muninrun`);
 created right. Metric ids are ``<prefix>.<graph>.<field>`` with the default prefix
 ``munin.{host}``; the graph is the plugin's name or its multigraph name (a dotted one
 gives a component per part). ``U`` is sent as unknown. ``min``/``max`` and
-``warning``/``critical`` are read into each field's limits (see ``parse_config``).
+``warning``/``critical`` are read into each field's limits (see ``parse_config``); ``min``
+and ``max`` also travel with each sample, so the RRD gets them as its DS bounds.
 
 A graph with a ``warning`` or ``critical`` on any field also gives a check result named
 ``<prefix>.<graph>``, as munin-limits would judge it: CRITICAL or WARNING when a GAUGE
@@ -44,7 +45,7 @@ from rexmon.checkresult import (
     worst,
 )
 from rexmon.errors import ConfigError, InvalidMetricName, InvalidSample
-from rexmon.sample import DsType, Sample
+from rexmon.sample import DsType, Sample, validate_bounds
 from rexmon.yamlconf import Node
 from slurpers.errors import CollectError
 from slurpers.munin import MuninField, MuninGraph, parse_config, parse_fetch
@@ -154,9 +155,18 @@ def plugin_results(
         declared = graph.fields.get(item.field) if graph else None
         kind = declared.type if declared else DsType.GAUGE
         try:
-            yield run.sample((*_graph_parts(item.graph), item.field), item.value, kind, item.time)
+            sample = run.sample(
+                (*_graph_parts(item.graph), item.field), item.value, kind, item.time
+            )
         except (InvalidMetricName, InvalidSample) as exc:
             run.problem(f"plugin {plugin}", f"{item.graph}.{item.field}: {exc}")
+            continue
+        if declared is not None:  # field.min/max: the RRD's bounds when it is created
+            try:
+                sample.min, sample.max = validate_bounds(declared.limits.min, declared.limits.max)
+            except InvalidSample as exc:
+                run.problem(f"plugin {plugin}", f"{item.graph}.{item.field}: {exc}; sent unbounded")
+        yield sample
 
 
 def _judge(field: MuninField, value: float | None) -> tuple[CheckState, str]:

@@ -73,6 +73,7 @@ def test_load_cpu_memory_df_and_if_lo_give_typed_samples(tmp_path: Path) -> None
     assert samples[f"{prefix}.cpu.user"].value is not None
     assert samples[f"{prefix}.memory.free"].value > 0
     assert samples[f"{prefix}.if_lo.up"].type is DsType.DERIVE
+    assert (samples[f"{prefix}.cpu.user"].min, samples[f"{prefix}.cpu.user"].max) == (0.0, None)
     assert any(m.startswith(f"{prefix}.df.") for m in samples)
 
 

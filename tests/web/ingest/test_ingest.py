@@ -9,7 +9,7 @@ import yaml
 
 from rexmon.metric import metric_path
 from tests.fixtures_server import RexmonServer, aligned_now, push
-from tests.plain_rrdtool import fetch_values, last_update
+from tests.plain_rrdtool import fetch_values, info_field, last_update
 from web.auth.tokens import digest_token
 
 STEP = 60
@@ -156,3 +156,44 @@ def test_through_rrdcached_the_answer_comes_after_the_samples_are_safe(
     assert [values[base + i * STEP] for i in (1, 2, 3)] == [11.0, 12.0, 13.0]
     wal = server.config_path.parent / "wal"
     assert wal.is_dir()
+
+
+def test_min_and_max_hints_become_the_new_files_bounds_and_bad_ones_are_refused_alone(
+    rexmon_server: RexmonServer,
+) -> None:
+    now = aligned_now()
+    answer = push(
+        rexmon_server,
+        [
+            {"metric": "munin.n1.cpu.user", "time": now, "value": 5, "type": "DERIVE", "min": 0},
+            {"metric": "munin.n1.df.root", "time": now, "value": 50, "min": 0, "max": 100},
+            {"metric": "munin.n1.df.var", "time": now, "value": 5, "min": 10, "max": 1},
+            {"metric": "munin.n1.df.tmp", "time": now, "value": 5, "max": "lots"},
+        ],
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["accepted"] == 2
+    errors = {item["index"]: item["error"] for item in body["rejected"]}
+    assert errors == {
+        2: "min 10 must be below max 1",
+        3: "max must be a finite number or null, got 'lots'",
+    }
+    root = rexmon_server.archive_root
+    user = metric_path(root, "munin.n1.cpu.user")
+    assert (info_field(user, "ds[value].min"), info_field(user, "ds[value].max")) == (
+        "0.0000000000e+00",
+        "NaN",
+    )
+    df = metric_path(root, "munin.n1.df.root")
+    assert info_field(df, "ds[value].max") == "1.0000000000e+02"
+
+
+def test_a_schemas_own_bounds_win_over_a_samples_hints(rexmon_server: RexmonServer) -> None:
+    # the shipped schemas give host.*.cpu.*_ratio min 0 and max 1
+    now = aligned_now()
+    sample = {"metric": "host.n1.cpu.user_ratio", "time": now, "value": 0.5, "min": -5, "max": 5}
+    assert push(rexmon_server, [sample]).json()["accepted"] == 1
+    path = metric_path(rexmon_server.archive_root, "host.n1.cpu.user_ratio")
+    assert info_field(path, "ds[value].min") == "0.0000000000e+00"
+    assert info_field(path, "ds[value].max") == "1.0000000000e+00"
