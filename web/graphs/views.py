@@ -40,13 +40,13 @@ from web.graphs.query import (
     parse_metrics,
     parse_range,
 )
-from web.graphs.units import unit_of
+from web.graphs.units import Shown, shown_as, unit_of
 from web.services import Services, get_services
 
 bp = Blueprint("graphs", __name__, template_folder="templates")
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 MAX_METRICS_LISTED = 1000
-PICTURE_VERSION = "1"  # bump when the drawing changes, so cached pictures are not reused
+PICTURE_VERSION = "2"  # bump when the drawing changes, so cached pictures are not reused
 PRESETS = (
     ("1h", "-1h"),
     ("6h", "-6h"),
@@ -205,9 +205,11 @@ def _prepare(services: Services, names: list[str]) -> Picture:
 def _draw(
     services: Services, picture: Picture, kind: str, width: int, height: int, stack: bool
 ) -> bytes:
-    bands, lines, rules = picture.overlays.graph_elements()
     metrics = picture.metrics
-    units = {unit_of(metric) for metric in metrics}
+    shown = {shown_as(metric) for metric in metrics}
+    one = shown.pop() if len(shown) == 1 else Shown("")
+    bands, lines, rules = picture.overlays.graph_elements(one.scale)
+    zone = services.config.site.timezone.key
     return services.archive.graph(
         metrics,
         picture.range.start,
@@ -220,7 +222,11 @@ def _draw(
         lines=lines,
         rules=rules,
         stack=stack,
-        vertical_label=units.pop() if len(units) == 1 else "",
+        vertical_label=one.unit,
+        zone=zone,
+        scale=one.scale,
+        include=[line.value for line in lines],
+        note=f"times in {zone} (24-hour)",
     )
 
 

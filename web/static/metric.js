@@ -6,9 +6,10 @@
   "use strict";
   var box = document.getElementById("chart");
   if (!box || typeof window.uPlot === "undefined" || !window.fetch) { return; }
+  // Okabe-Ito colours, the same as the pictures' (web/graphs/overlays.py)
   var COLOURS = {
-    planned: "rgba(94, 53, 177, 0.25)", unplanned: "rgba(239, 108, 0, 0.25)",
-    warning: "#f9a825", critical: "#c62828", cleared: "#2e7d32"
+    planned: "rgba(0, 114, 178, 0.25)", unplanned: "rgba(204, 121, 167, 0.38)",
+    warning: "#e69f00", critical: "#d55e00", fired: "#000000", cleared: "#009e73"
   };
   var unit = box.dataset.unit || "";
   var zone = box.dataset.zone || "UTC";
