@@ -206,6 +206,7 @@ class Archive:
         scale: float = 1.0,
         include: Sequence[float] = (),
         note: str = "",
+        lasts: Sequence[float | None] | None = None,
     ) -> bytes:
         """A PNG or SVG graph of ``metrics`` with a legend (last/min/avg/max per metric),
         shaded ``bands``, horizontal ``lines`` and vertical ``rules``; ``stack`` draws the
@@ -213,7 +214,8 @@ class Archive:
 
         The time axis is drawn in the IANA ``zone`` (see :mod:`rrdarchive.zone`); values are
         multiplied by ``scale`` (100 shows a ratio as percent); the y-axis stretches to show
-        every value in ``include`` (thresholds); ``note`` is a line under the axis."""
+        every value in ``include`` (thresholds); ``note`` is a line under the axis; ``lasts``
+        (the last values fed, one per metric) replace the legend's last consolidated row."""
         if image_format not in FORMATS:
             raise ValueError(f"image_format must be one of {', '.join(FORMATS)}")
         paths = [self._require(metric) for metric in metrics]
@@ -222,6 +224,8 @@ class Archive:
         names = list(labels) if labels is not None else list(metrics)
         if len(names) != len(paths):
             raise ValueError("give one label per metric")
+        if lasts is not None and len(lasts) != len(paths):
+            raise ValueError("give one last value per metric")
         for item in (*bands, *lines, *rules):
             if not isinstance(item, Band | HLine | VRule):
                 raise ValueError(f"not a graph element: {item!r}")
@@ -236,7 +240,7 @@ class Archive:
             "--",
             *graph_elements(list(zip(names, paths, strict=True)),
                             cf=consolidation(cf), bands=bands, lines=lines, rules=rules,
-                            stack=bool(stack), scale=scale, note=note),
+                            stack=bool(stack), scale=scale, note=note, lasts=lasts),
         ]  # fmt: skip
         with local_zone(zone):
             result = self._rrd.call("graphv", None, args, flush_paths=paths)

@@ -27,6 +27,7 @@ from rrdarchive.errors import ArchiveError
 from web.auth.guard import require
 from web.auth.users import Role
 from web.errors import refusal
+from web.graphs.latest import latest_value
 from web.graphs.overlays import Overlays, collect_overlays
 from web.graphs.query import (
     HEIGHT,
@@ -227,6 +228,10 @@ def _draw(
         scale=one.scale,
         include=[line.value for line in lines],
         note=f"times in {zone} (24-hour)",
+        lasts=[
+            latest_value(services.archive, metric, when)
+            for metric, (when, _) in zip(metrics, picture.lasts, strict=True)
+        ],
     )
 
 
@@ -255,6 +260,7 @@ def _json(picture: Picture, data: dict[str, Any]) -> Response:
         values=data["series"][metric],
         series=data["series"],
         last_update=picture.lasts[0][0],
+        last_value=latest_value(get_services().archive, metric, picture.lasts[0][0]),
         **picture.overlays.to_json(),
     )
 

@@ -96,3 +96,16 @@ def test_a_ratio_is_drawn_as_percent_with_its_thresholds_in_range(
     values = numbers(texts)
     # data 50-56 %, warning at 85 %, critical at 95 %: the axis reaches past 95
     assert max(values) >= 95 and min(values) <= 50, texts
+
+
+def test_the_one_year_legend_says_the_last_value_not_the_last_days_average(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    server = zoned_server(make_rexmon_server)
+    push_history(server, DISK, [0.5] * 59 + [0.9])
+    answer = requests.get(f"{server.url}/graph/{DISK}.svg?start=-1y", timeout=30)
+    assert answer.status_code == 200, answer.text
+    texts = svg_texts(answer.content)
+    assert texts[texts.index("last") + 1] == "90.00", texts
+    series = requests.get(f"{server.url}/api/v1/series/{DISK}?start=-1y", timeout=30).json()
+    assert series["last_value"] == 0.9
