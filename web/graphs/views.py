@@ -135,6 +135,7 @@ def metric_page(metric: str) -> Any:
         metric=picture.metrics[0],
         picture=picture,
         unit=unit_of(picture.metrics[0]),
+        shown=shown_as(picture.metrics[0]),
         args=args,
         start_text=args.get("start", "-1d"),
         end_text=args.get("end", "now"),
