@@ -94,7 +94,7 @@ def test_dragging_zooms_and_the_fields_and_axis_speak_the_site_zone(
 
     page.go_back()  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('chart').getAttribute('aria-busy') === null")  # type: ignore[attr-defined]
-    assert page.locator("input[name=start]").input_value() == str(start)  # type: ignore[attr-defined]
+    assert read_field(page.locator("input[name=start]").input_value()) == start  # type: ignore[attr-defined]
     context.close()  # type: ignore[attr-defined]
 
 
@@ -130,4 +130,27 @@ def test_on_a_phone_a_finger_slides_to_zoom_and_the_hint_says_so(
     assert 3600 < zoomed_to - zoomed_from < 12 * 3600, (zoomed_from, zoomed_to)
     assert page.locator("nav.presets a.current").count() == 0  # type: ignore[attr-defined]
     page.screenshot(path=str(SHOTS / "phone-zoomed.png"), full_page=True)  # type: ignore[attr-defined]
+    context.close()  # type: ignore[attr-defined]
+
+
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def test_the_one_year_axis_names_each_month_once_and_shown_counts_what_is_visible(
+    site: tuple[RexmonServer, int], browser: object
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    server, last = site
+    context, page = open_chart(
+        browser, f"{server.url}/metric/{DISK}?start=-1y", viewport={"width": 1200, "height": 900}
+    )
+    labels = [label for label in axis_labels(page) if label]
+    months = [label.split()[0] for label in labels]
+    assert set(months) <= set(MONTHS), labels
+    assert len(months) == len(set(months)) >= 6, labels
+    # warning 85 % and critical 95 % stretch the axis; no downtime or alarm in range
+    note = page.locator("#chart-overlays").inner_text()  # type: ignore[attr-defined]
+    assert "2 threshold line(s)" in note and "downtime" not in note, note
+    assert "Last value: 79 %" in note, note
+    page.screenshot(path=str(SHOTS / "desktop-1y.png"), full_page=True)  # type: ignore[attr-defined]
     context.close()  # type: ignore[attr-defined]

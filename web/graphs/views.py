@@ -26,6 +26,7 @@ from rexmon.timespec import format_time
 from rrdarchive.errors import ArchiveError
 from web.auth.guard import require
 from web.auth.users import Role
+from web.display import shown_time
 from web.errors import refusal
 from web.graphs.latest import latest_value
 from web.graphs.overlays import Overlays, collect_overlays
@@ -139,6 +140,8 @@ def metric_page(metric: str) -> Any:
         args=args,
         start_text=args.get("start", "-1d"),
         end_text=args.get("end", "now"),
+        start_field=shown_time(args.get("start", "-1d"), zone),
+        end_field=shown_time(args.get("end", "now"), zone),
         presets=PRESETS,
         png_url=url_for("graphs.graph_of_one", name=f"{metric}.png", **args),
         svg_url=url_for("graphs.graph_of_one", name=f"{metric}.svg", **args),

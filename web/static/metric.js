@@ -27,7 +27,7 @@
       timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", second: "2-digit", weekday: "short"
     }).formatToParts(new Date(seconds * 1e3)).forEach(function (p) { found[p.type] = p.value; });
-    found.monthName = new Intl.DateTimeFormat("en-GB", { timeZone: zone, month: "short" })
+    found.monthName = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short" })
       .format(new Date(seconds * 1e3));
     return found;
   }
@@ -171,11 +171,12 @@
     var end = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
     if (end - start < 60) { end = start + 60; }
-    var from = fieldTime(start), to = fieldTime(end);
-    var query = "?start=" + encodeURIComponent(from) + "&end=" + encodeURIComponent(to);
-    window.history.pushState({ start: from, end: to }, "", query);
-    syncLinks(from, to);
-    load(from, to);
+    // the address keeps exact UNIX seconds (a link names the same picture in any zone);
+    // the fields show them as site-zone times, which the server reads back the same
+    var query = "?start=" + start + "&end=" + end;
+    window.history.pushState({ start: start, end: end }, "", query);
+    syncLinks(String(start), String(end));
+    load(start, end);
   }
 
   // one finger sliding across the chart selects a range, as a mouse drag does
@@ -202,9 +203,11 @@
     });
   }
 
+  function shownTime(text) { return /^\d+$/.test(text) ? fieldTime(Number(text)) : text; }
+
   function syncLinks(start, end) {
-    document.querySelectorAll("form.range input[name=start]").forEach(function (i) { i.value = start; });
-    document.querySelectorAll("form.range input[name=end]").forEach(function (i) { i.value = end; });
+    document.querySelectorAll("form.range input[name=start]").forEach(function (i) { i.value = shownTime(start); });
+    document.querySelectorAll("form.range input[name=end]").forEach(function (i) { i.value = shownTime(end); });
     document.querySelectorAll("nav.presets a[data-start]").forEach(function (a) {
       var current = a.dataset.start === start && end === "now";
       a.classList.toggle("current", current);

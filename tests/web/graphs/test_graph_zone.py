@@ -109,3 +109,30 @@ def test_the_one_year_legend_says_the_last_value_not_the_last_days_average(
     assert texts[texts.index("last") + 1] == "90.00", texts
     series = requests.get(f"{server.url}/api/v1/series/{DISK}?start=-1y", timeout=30).json()
     assert series["last_value"] == 0.9
+
+
+def test_the_metric_page_shows_a_range_in_unix_seconds_as_site_zone_times_that_read_back(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    import re
+
+    server = zoned_server(make_rexmon_server)
+    last = push_history(server, DISK, [0.5] * 10)
+    start, end = last - 5400, last
+    page = requests.get(f"{server.url}/metric/{DISK}?start={start}&end={end}", timeout=30)
+    assert page.status_code == 200, page.text
+    zone = ZoneInfo(ZONE)
+    fields = re.findall(r'<input name="(start|end)" value="([^"]*)"', page.text)
+    expected = [
+        ("start", datetime.fromtimestamp(start, zone).strftime("%Y-%m-%d %H:%M")),
+        ("end", datetime.fromtimestamp(end, zone).strftime("%Y-%m-%d %H:%M")),
+    ]
+    assert fields == expected, fields
+    assert f"Times in {ZONE}, 24-hour." in page.text
+    typed = requests.get(
+        f"{server.url}/metric/{DISK}",
+        params={"start": expected[0][1], "end": expected[1][1]},
+        timeout=30,
+    )
+    shown = re.search(r'<p class="range-shown">([^<]*)</p>', page.text)
+    assert shown and shown.group(1) in typed.text
