@@ -23,7 +23,15 @@ from rexmon.sample import Sample
 from rrdarchive.config import ArchiveConfig
 from rrdarchive.durability import LogKeeper
 from rrdarchive.errors import ArchiveError
-from rrdarchive.graph import FORMATS, Band, HLine, VRule, escape_path, graph_elements
+from rrdarchive.graph import (
+    FORMATS,
+    Band,
+    HLine,
+    VRule,
+    escape_path,
+    graph_elements,
+    y_limits,
+)
 from rrdarchive.listing import list_children, list_metrics
 from rrdarchive.rrd import (
     Rrd,
@@ -38,6 +46,7 @@ from rrdarchive.rrdcached import RrdcachedClient
 from rrdarchive.verdict import Verdict
 from rrdarchive.writer import Writer
 from rrdarchive.xports import columns, combine_args, finite_column, many_args
+from rrdarchive.zone import local_zone
 
 
 @dataclass(frozen=True)
@@ -193,10 +202,20 @@ class Archive:
         vertical_label: str = "",
         rules: Sequence[VRule] = (),
         stack: bool = False,
+        zone: str | None = None,
+        scale: float = 1.0,
+        include: Sequence[float] = (),
+        note: str = "",
+        lasts: Sequence[float | None] | None = None,
     ) -> bytes:
         """A PNG or SVG graph of ``metrics`` with a legend (last/min/avg/max per metric),
         shaded ``bands``, horizontal ``lines`` and vertical ``rules``; ``stack`` draws the
-        metrics as stacked areas."""
+        metrics as stacked areas.
+
+        The time axis is drawn in the IANA ``zone`` (see :mod:`rrdarchive.zone`); values are
+        multiplied by ``scale`` (100 shows a ratio as percent); the y-axis stretches to show
+        every value in ``include`` (thresholds); ``note`` is a line under the axis; ``lasts``
+        (the last values fed, one per metric) replace the legend's last consolidated row."""
         if image_format not in FORMATS:
             raise ValueError(f"image_format must be one of {', '.join(FORMATS)}")
         paths = [self._require(metric) for metric in metrics]
@@ -205,6 +224,8 @@ class Archive:
         names = list(labels) if labels is not None else list(metrics)
         if len(names) != len(paths):
             raise ValueError("give one label per metric")
+        if lasts is not None and len(lasts) != len(paths):
+            raise ValueError("give one last value per metric")
         for item in (*bands, *lines, *rules):
             if not isinstance(item, Band | HLine | VRule):
                 raise ValueError(f"not a graph element: {item!r}")
@@ -215,12 +236,14 @@ class Archive:
             "--imgformat", image_format,
             "--title", plain_text(title),
             "--vertical-label", plain_text(vertical_label),
+            *y_limits(include),
             "--",
             *graph_elements(list(zip(names, paths, strict=True)),
                             cf=consolidation(cf), bands=bands, lines=lines, rules=rules,
-                            stack=bool(stack)),
+                            stack=bool(stack), scale=scale, note=note, lasts=lasts),
         ]  # fmt: skip
-        result = self._rrd.call("graphv", None, args, flush_paths=paths)
+        with local_zone(zone):
+            result = self._rrd.call("graphv", None, args, flush_paths=paths)
         image: bytes = result["image"]
         return image
 

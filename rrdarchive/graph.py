@@ -94,6 +94,28 @@ class VRule:
             raise ValueError(f"vertical rule time must be an integer UNIX time, got {self.at!r}")
 
 
+def _number(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _last_text(value: float | None, factor: float) -> str:
+    """``last 56.20`` as GPRINT would print it, or ``last -`` for an unknown value."""
+    if value is None or not math.isfinite(value):
+        return "last -"
+    return escape_text(f"last {_number('last', value) * factor:.2f}")
+
+
+def y_limits(include: Sequence[float]) -> list[str]:
+    """Options that stretch the autoscaled y-axis to show every value of ``include``
+    (without ``--rigid`` rrdtool still widens the axis for data beyond them)."""
+    values = [_number("limit", value) for value in include]
+    if not values:
+        return []
+    return ["--lower-limit", repr(min(values)), "--upper-limit", repr(max(values))]
+
+
 def _legend(text: str) -> str:
     """``:legend`` for an element, or nothing when there is no legend to show."""
     return f":{escape_text(text)}" if text else ""
@@ -108,12 +130,25 @@ def graph_elements(
     legend: bool = True,
     rules: Sequence[VRule] = (),
     stack: bool = False,
+    scale: float = 1.0,
+    note: str = "",
+    lasts: Sequence[float | None] | None = None,
 ) -> list[str]:
     """The elements after ``--``: one line per (label, rrd path) plus bands and lines;
-    with ``stack`` the metrics are drawn as stacked areas."""
+    with ``stack`` the metrics are drawn as stacked areas; every value is multiplied by
+    ``scale``; ``note`` is a centred line right under the time axis. ``lasts`` (one per
+    source, as fed) are printed as "last" instead of the last consolidated row, which on
+    a long range is a day's average, not the last value."""
+    factor = _number("scale", scale)
     elements: list[str] = []
     for number, (_, path) in enumerate(sources):
-        elements.append(f"DEF:m{number}={escape_path(path)}:value:{cf}")
+        if factor == 1.0:
+            elements.append(f"DEF:m{number}={escape_path(path)}:value:{cf}")
+        else:
+            elements.append(f"DEF:r{number}={escape_path(path)}:value:{cf}")
+            elements.append(f"CDEF:m{number}=r{number},{factor!r},*")
+    if note:
+        elements.append(f"COMMENT:{escape_text(note)}\\c")
     for number, band in enumerate(bands):
         # shade where TIME is inside the band; m0 only gives the CDEF its time axis
         elements.append(
@@ -130,6 +165,9 @@ def graph_elements(
         if legend:
             for cf_name, word in (("LAST", "last"), ("MINIMUM", "min"),
                                   ("AVERAGE", "avg"), ("MAXIMUM", "max")):  # fmt: skip
+                if word == "last" and lasts is not None:
+                    elements.append(f"COMMENT:{_last_text(lasts[number], factor)}")
+                    continue
                 elements.append(f"VDEF:m{number}{word}=m{number},{cf_name}")
                 elements.append(f"GPRINT:m{number}{word}:{word} %.2lf%s")
             elements.append("COMMENT:\\n")

@@ -1,6 +1,9 @@
-"""Template filters the pages share: numbers, ages and ratings as people read them."""
+"""Template filters the pages share: numbers, ages, ratings and times as people read them."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -34,3 +37,15 @@ def number_filter(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.4g}"
+
+
+def field_time(seconds: int, zone: ZoneInfo) -> str:
+    """``2026-12-03 13:40`` (seconds only when not zero) in ``zone``, 24-hour: what a time
+    field shows and what :func:`rexmon.timespec.parse_time` reads back as the same time."""
+    moment = datetime.fromtimestamp(seconds, zone)
+    return moment.strftime("%Y-%m-%d %H:%M" if moment.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def shown_time(text: str, zone: ZoneInfo) -> str:
+    """A time as typed, with UNIX seconds (``1796301120``) shown as :func:`field_time`."""
+    return field_time(int(text), zone) if text.isdigit() else text

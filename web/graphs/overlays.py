@@ -21,12 +21,16 @@ from downtime.model import Kind
 from downtime.store import DowntimeStore
 from rrdarchive.graph import Band, HLine, VRule
 
+# Okabe-Ito colours, told apart with every common colour-vision deficiency: planned
+# downtime blue, unplanned reddish purple, warning orange, critical vermillion, alarm
+# fired black, cleared bluish green (metric.js and rexmon.css use the same ones)
 COLOURS = {
-    "planned": "#5e35b150",
-    "unplanned": "#ef6c0050",
-    "warning": "#f9a825",
-    "critical": "#c62828",
-    "cleared": "#2e7d32",
+    "planned": "#0072b240",
+    "unplanned": "#cc79a760",
+    "warning": "#e69f00",
+    "critical": "#d55e00",
+    "fired": "#000000",
+    "cleared": "#009e73",
 }
 MAX_LEGEND_DOWNTIMES = 6
 MAX_MARKS = 200
@@ -67,8 +71,9 @@ class Overlays:
     thresholds: tuple[Threshold, ...] = ()
     marks: tuple[AlarmMark, ...] = ()
 
-    def graph_elements(self) -> tuple[list[Band], list[HLine], list[VRule]]:
-        """rrdtool elements: each downtime named once in the legend (reason included)."""
+    def graph_elements(self, scale: float = 1.0) -> tuple[list[Band], list[HLine], list[VRule]]:
+        """rrdtool elements: each downtime named once in the legend (reason included);
+        threshold values multiplied by ``scale`` as the data are."""
         bands: list[Band] = []
         named: set[int] = set()
         for band in self.bands:
@@ -85,14 +90,14 @@ class Overlays:
             more = f"and {hidden} more downtimes"
             bands[index] = Band(shaded.start, shaded.end, shaded.colour, more)
         lines = [
-            HLine(t.value, COLOURS[t.severity], f"{t.severity} {t.condition} ({t.rule})")
+            HLine(t.value * scale, COLOURS[t.severity], f"{t.severity} {t.condition} ({t.rule})")
             for t in self.thresholds
         ]
         rules: list[VRule] = []
         legend: set[tuple[str, str | None]] = set()
         for mark in self.marks:
             kind = "cleared" if mark.event == "cleared" else mark.severity or "critical"
-            colour = COLOURS[kind]
+            colour = COLOURS["cleared" if mark.event == "cleared" else "fired"]
             key = (mark.event, mark.severity)
             label = ""
             if key not in legend:

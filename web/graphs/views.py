@@ -26,7 +26,9 @@ from rexmon.timespec import format_time
 from rrdarchive.errors import ArchiveError
 from web.auth.guard import require
 from web.auth.users import Role
+from web.display import shown_time
 from web.errors import refusal
+from web.graphs.latest import latest_value
 from web.graphs.overlays import Overlays, collect_overlays
 from web.graphs.query import (
     HEIGHT,
@@ -40,13 +42,13 @@ from web.graphs.query import (
     parse_metrics,
     parse_range,
 )
-from web.graphs.units import unit_of
+from web.graphs.units import Shown, shown_as, unit_of
 from web.services import Services, get_services
 
 bp = Blueprint("graphs", __name__, template_folder="templates")
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 MAX_METRICS_LISTED = 1000
-PICTURE_VERSION = "1"  # bump when the drawing changes, so cached pictures are not reused
+PICTURE_VERSION = "2"  # bump when the drawing changes, so cached pictures are not reused
 PRESETS = (
     ("1h", "-1h"),
     ("6h", "-6h"),
@@ -134,9 +136,12 @@ def metric_page(metric: str) -> Any:
         metric=picture.metrics[0],
         picture=picture,
         unit=unit_of(picture.metrics[0]),
+        shown=shown_as(picture.metrics[0]),
         args=args,
         start_text=args.get("start", "-1d"),
         end_text=args.get("end", "now"),
+        start_field=shown_time(args.get("start", "-1d"), zone),
+        end_field=shown_time(args.get("end", "now"), zone),
         presets=PRESETS,
         png_url=url_for("graphs.graph_of_one", name=f"{metric}.png", **args),
         svg_url=url_for("graphs.graph_of_one", name=f"{metric}.svg", **args),
@@ -205,9 +210,11 @@ def _prepare(services: Services, names: list[str]) -> Picture:
 def _draw(
     services: Services, picture: Picture, kind: str, width: int, height: int, stack: bool
 ) -> bytes:
-    bands, lines, rules = picture.overlays.graph_elements()
     metrics = picture.metrics
-    units = {unit_of(metric) for metric in metrics}
+    shown = {shown_as(metric) for metric in metrics}
+    one = shown.pop() if len(shown) == 1 else Shown("")
+    bands, lines, rules = picture.overlays.graph_elements(one.scale)
+    zone = services.config.site.timezone.key
     return services.archive.graph(
         metrics,
         picture.range.start,
@@ -220,7 +227,15 @@ def _draw(
         lines=lines,
         rules=rules,
         stack=stack,
-        vertical_label=units.pop() if len(units) == 1 else "",
+        vertical_label=one.unit,
+        zone=zone,
+        scale=one.scale,
+        include=[line.value for line in lines],
+        note=f"times in {zone} (24-hour)",
+        lasts=[
+            latest_value(services.archive, metric, when)
+            for metric, (when, _) in zip(metrics, picture.lasts, strict=True)
+        ],
     )
 
 
@@ -249,6 +264,7 @@ def _json(picture: Picture, data: dict[str, Any]) -> Response:
         values=data["series"][metric],
         series=data["series"],
         last_update=picture.lasts[0][0],
+        last_value=latest_value(get_services().archive, metric, picture.lasts[0][0]),
         **picture.overlays.to_json(),
     )
 

@@ -1,19 +1,67 @@
 /* rexmon metric page: replaces the PNG with an interactive uPlot chart.
-   Drag to zoom (the data are fetched again at the resolution of the new range), hover for
-   values; downtime bands, threshold lines and alarm marks drawn as on the PNG.
+   Drag (mouse) or slide a finger (touch) across the chart to zoom: the data are fetched
+   again at the resolution of the new range and the from/to fields show the range as
+   site-zone times; hover for values; downtime bands, threshold lines and alarm marks
+   drawn as on the PNG. Every time is in the site zone (data-zone), 24-hour.
    Without JavaScript (or if anything here fails) the PNG stays. */
 (function () {
   "use strict";
   var box = document.getElementById("chart");
   if (!box || typeof window.uPlot === "undefined" || !window.fetch) { return; }
+  // Okabe-Ito colours, the same as the pictures' (web/graphs/overlays.py)
   var COLOURS = {
-    planned: "rgba(94, 53, 177, 0.25)", unplanned: "rgba(239, 108, 0, 0.25)",
-    warning: "#f9a825", critical: "#c62828", cleared: "#2e7d32"
+    planned: "rgba(0, 114, 178, 0.25)", unplanned: "rgba(204, 121, 167, 0.38)",
+    warning: "#e69f00", critical: "#d55e00", fired: "#000000", cleared: "#009e73"
   };
   var unit = box.dataset.unit || "";
+  var scale = Number(box.dataset.scale || "1");
   var zone = box.dataset.zone || "UTC";
   var overlays = { downtimes: [], thresholds: [], alarms: [] };
   var chart = null;
+  var lastValue = null;
+  var DAY = 86400;
+
+  function parts(seconds) {
+    var found = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", weekday: "short"
+    }).formatToParts(new Date(seconds * 1e3)).forEach(function (p) { found[p.type] = p.value; });
+    found.monthName = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short" })
+      .format(new Date(seconds * 1e3));
+    return found;
+  }
+
+  // "2026-12-03 13:40" (seconds only when not zero): what the from/to fields accept
+  function fieldTime(seconds) {
+    var p = parts(seconds);
+    var text = p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute;
+    return p.second === "00" ? text : text + ":" + p.second;
+  }
+
+  // the canvas has no text a screen reader (or a test) can read: the chart's label says
+  // what the time axis shows
+  function describe(labels) {
+    var text = "chart of " + box.dataset.metric + "; time axis in " + zone + " (24-hour): " +
+      labels.filter(function (l) { return l; }).join(", ");
+    if (box.getAttribute("aria-label") !== text) { box.setAttribute("aria-label", text); }
+  }
+
+  function axisLabels(u, splits, axisIdx, space, incr) {
+    var previous = null;
+    var labels = splits.map(function (seconds) {
+      var p = parts(seconds), text;
+      if (incr >= 28 * DAY) { text = p.month === "01" ? p.monthName + " " + p.year : p.monthName; }
+      else if (incr >= DAY) { text = p.day + " " + p.monthName; }
+      else if (p.hour === "00" && p.minute === "00") { text = p.day + " " + p.monthName; }
+      else { text = p.hour + ":" + p.minute; }
+      if (text === previous) { return ""; }  // each month (or day) is labelled once
+      previous = text;
+      return text;
+    });
+    describe(labels);
+    return labels;
+  }
 
   function number(value) {
     if (value === null || value === undefined) { return "–"; }
@@ -22,34 +70,63 @@
     return unit ? text + " " + unit : text;
   }
 
+  function scaled(values) {
+    return scale === 1 ? values : values.map(function (v) { return v === null ? null : v * scale; });
+  }
+
+  function yRange(u, min, max) {
+    // thresholds are always on the chart: the range includes them
+    overlays.thresholds.forEach(function (t) {
+      var v = t.value * scale;
+      if (min === null || v < min) { min = v; }
+      if (max === null || v > max) { max = v; }
+    });
+    if (min === null || max === null) { return [0, 1]; }
+    if (min === max) { return [min - 1, max + 1]; }
+    var pad = (max - min) * 0.05;
+    return [min - pad, max + pad];
+  }
+
   function drawOverlays(u) {
-    var ctx = u.ctx, box2 = u.bbox;
+    var ctx = u.ctx, area = u.bbox;
     ctx.save();
     ctx.beginPath();
-    ctx.rect(box2.left, box2.top, box2.width, box2.height);
+    ctx.rect(area.left, area.top, area.width, area.height);
     ctx.clip();
     overlays.downtimes.forEach(function (band) {
       var x0 = u.valToPos(band.start, "x", true), x1 = u.valToPos(band.end, "x", true);
       ctx.fillStyle = COLOURS[band.kind] || COLOURS.planned;
-      ctx.fillRect(x0, box2.top, Math.max(1, x1 - x0), box2.height);
+      ctx.fillRect(x0, area.top, Math.max(1, x1 - x0), area.height);
     });
     ctx.lineWidth = Math.max(1, window.devicePixelRatio || 1) * 1.5;
     overlays.thresholds.forEach(function (line) {
-      var y = u.valToPos(line.value, "y", true);
+      var y = u.valToPos(line.value * scale, "y", true);
       ctx.strokeStyle = COLOURS[line.severity] || COLOURS.critical;
-      ctx.setLineDash([8, 5]);
-      ctx.beginPath(); ctx.moveTo(box2.left, y); ctx.lineTo(box2.left + box2.width, y); ctx.stroke();
+      ctx.setLineDash(line.severity === "warning" ? [8, 5] : [2, 3]);
+      ctx.beginPath(); ctx.moveTo(area.left, y); ctx.lineTo(area.left + area.width, y); ctx.stroke();
     });
     ctx.setLineDash([]);
     overlays.alarms.forEach(function (mark) {
       var x = u.valToPos(mark.at, "x", true);
-      ctx.strokeStyle = mark.event === "cleared" ? COLOURS.cleared : (COLOURS[mark.severity] || COLOURS.critical);
-      ctx.beginPath(); ctx.moveTo(x, box2.top); ctx.lineTo(x, box2.top + box2.height); ctx.stroke();
+      ctx.strokeStyle = mark.event === "cleared" ? COLOURS.cleared : COLOURS.fired;
+      ctx.beginPath(); ctx.moveTo(x, area.top); ctx.lineTo(x, area.top + area.height); ctx.stroke();
     });
     ctx.restore();
+    legendNote(u);
   }
 
-  function legendNote() {
+  // what the chart shows right now: bands and marks inside the x range, lines inside y
+  function visible(u) {
+    var x = u.scales.x, y = u.scales.y;
+    function inX(t) { return t >= x.min && t <= x.max; }
+    return {
+      downtimes: overlays.downtimes.filter(function (b) { return b.end > x.min && b.start < x.max; }),
+      thresholds: overlays.thresholds.filter(function (t) { var v = t.value * scale; return v >= y.min && v <= y.max; }),
+      alarms: overlays.alarms.filter(function (m) { return inX(m.at); })
+    };
+  }
+
+  function legendNote(u) {
     var note = document.getElementById("chart-overlays");
     if (!note) {
       note = document.createElement("p");
@@ -57,29 +134,34 @@
       note.className = "hint";
       box.insertAdjacentElement("afterend", note);
     }
-    var parts = [];
-    var planned = overlays.downtimes.filter(function (b) { return b.kind === "planned"; }).length;
-    var unplanned = overlays.downtimes.length - planned;
-    if (planned) { parts.push(planned + " planned downtime window(s) (purple)"); }
-    if (unplanned) { parts.push(unplanned + " unplanned downtime window(s) (orange)"); }
-    if (overlays.thresholds.length) { parts.push(overlays.thresholds.length + " threshold line(s) (dashed)"); }
-    if (overlays.alarms.length) { parts.push(overlays.alarms.length + " alarm mark(s)"); }
-    note.textContent = parts.length ? "Shown: " + parts.join(", ") + "." : "";
+    var shown = visible(u), shownParts = [];
+    var planned = shown.downtimes.filter(function (b) { return b.kind === "planned"; }).length;
+    var unplanned = shown.downtimes.length - planned;
+    if (planned) { shownParts.push(planned + " planned downtime window(s) (blue)"); }
+    if (unplanned) { shownParts.push(unplanned + " unplanned downtime window(s) (pink)"); }
+    if (shown.thresholds.length) { shownParts.push(shown.thresholds.length + " threshold line(s) (dashed: warning orange, critical vermillion)"); }
+    if (shown.alarms.length) { shownParts.push(shown.alarms.length + " alarm mark(s) (fired black, cleared green)"); }
+    var text = shownParts.length ? "Shown: " + shownParts.join(", ") + "." : "";
+    if (lastValue !== null) { text = "Last value: " + number(lastValue * scale) + ". " + text; }
+    if (note.textContent !== text) { note.textContent = text; }
   }
 
   function options(width) {
     return {
       width: width, height: Math.max(200, Math.min(400, Math.round(width * 0.4))),
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), zone); },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: yRange } },
       series: [
-        {},
+        { label: "time (" + zone + ")", value: function (u, v) { return v === null ? "–" : fieldTime(v); } },
         { label: box.dataset.metric, stroke: "#1f77b4", width: 1.5, spanGaps: false,
           value: function (u, v) { return number(v); } }
       ],
-      axes: [{}, { label: unit, size: 70 }],
+      axes: [
+        { label: "time in " + zone + " (24-hour)", labelSize: 20, values: axisLabels },
+        { label: unit, size: 70 }
+      ],
       cursor: { drag: { x: true, y: false, setScale: false } },
-      hooks: { draw: [drawOverlays], setSelect: [zoomed] }
+      hooks: { draw: [drawOverlays], setSelect: [zoomed], ready: [touchZoom] }
     };
   }
 
@@ -89,15 +171,48 @@
     var end = Math.ceil(u.posToVal(u.select.left + u.select.width, "x"));
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
     if (end - start < 60) { end = start + 60; }
+    // the address keeps exact UNIX seconds (a link names the same picture in any zone);
+    // the fields show them as site-zone times, which the server reads back the same
     var query = "?start=" + start + "&end=" + end;
     window.history.pushState({ start: start, end: end }, "", query);
     syncLinks(String(start), String(end));
     load(start, end);
   }
 
+  // one finger sliding across the chart selects a range, as a mouse drag does
+  function touchZoom(u) {
+    var over = u.over, from = null;
+    function x(event) { return event.touches.length ? event.touches[0].clientX : event.changedTouches[0].clientX; }
+    function clamp(v) { return Math.max(0, Math.min(over.clientWidth, v)); }
+    over.addEventListener("touchstart", function (event) {
+      from = event.touches.length === 1 ? clamp(x(event) - over.getBoundingClientRect().left) : null;
+    }, { passive: true });
+    over.addEventListener("touchmove", function (event) {
+      if (from === null) { return; }
+      var now = clamp(x(event) - over.getBoundingClientRect().left);
+      if (Math.abs(now - from) > 10) { event.preventDefault(); }
+      u.setSelect({ left: Math.min(from, now), width: Math.abs(now - from), top: 0, height: over.clientHeight }, false);
+    }, { passive: false });
+    over.addEventListener("touchend", function (event) {
+      if (from === null) { return; }
+      var now = clamp(x(event) - over.getBoundingClientRect().left);
+      var left = Math.min(from, now), width = Math.abs(now - from);
+      from = null;
+      if (width >= 10) { u.setSelect({ left: left, width: width, top: 0, height: over.clientHeight }, true); }
+      else { u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false); }
+    });
+  }
+
+  function shownTime(text) { return /^\d+$/.test(text) ? fieldTime(Number(text)) : text; }
+
   function syncLinks(start, end) {
-    document.querySelectorAll("form.range input[name=start]").forEach(function (i) { i.value = start; });
-    document.querySelectorAll("form.range input[name=end]").forEach(function (i) { i.value = end; });
+    document.querySelectorAll("form.range input[name=start]").forEach(function (i) { i.value = shownTime(start); });
+    document.querySelectorAll("form.range input[name=end]").forEach(function (i) { i.value = shownTime(end); });
+    document.querySelectorAll("nav.presets a[data-start]").forEach(function (a) {
+      var current = a.dataset.start === start && end === "now";
+      a.classList.toggle("current", current);
+      if (current) { a.setAttribute("aria-current", "true"); } else { a.removeAttribute("aria-current"); }
+    });
     document.querySelectorAll("p.downloads a").forEach(function (a) {
       var url = new URL(a.href, window.location.href);
       if (url.pathname.indexOf("/downtimes/") !== -1) { return; }
@@ -105,6 +220,11 @@
       url.searchParams.set("end", end);
       a.href = url.pathname + url.search;
     });
+  }
+
+  function showRange(first, last) {
+    var shown = document.querySelector("p.range-shown");
+    if (shown) { shown.textContent = fieldTime(first) + " — " + fieldTime(last) + " (" + zone + ")"; }
   }
 
   function load(start, end) {
@@ -119,7 +239,8 @@
       })
       .then(function (json) {
         overlays = { downtimes: json.downtimes, thresholds: json.thresholds, alarms: json.alarms };
-        var data = [json.timestamps, json.values];
+        lastValue = json.last_value === undefined ? null : json.last_value;
+        var data = [json.timestamps, scaled(json.values)];
         if (chart === null) {
           var png = document.getElementById("graph-png");
           if (png) { png.hidden = true; }
@@ -129,8 +250,8 @@
         }
         box.dataset.start = json.start;
         box.dataset.end = json.end;
+        showRange(json.start, json.end);
         box.removeAttribute("aria-busy");
-        legendNote();
       })
       .catch(function (error) {
         box.removeAttribute("aria-busy");
@@ -139,6 +260,10 @@
       });
   }
 
+  var hint = document.getElementById("chart-hint");
+  if (hint && window.matchMedia && window.matchMedia("(pointer: coarse)").matches) {
+    hint.textContent = "Slide a finger across the chart to zoom in; the browser's Back button zooms out.";
+  }
   window.addEventListener("popstate", function () {
     var params = new URLSearchParams(window.location.search);
     var start = params.get("start") || "-1d", end = params.get("end") || "now";
