@@ -11,10 +11,8 @@ the outbox sends it.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from alarmd.alarmstate import AlarmState
@@ -284,23 +282,6 @@ class Cycle:
         if found is None:
             found = self._lookbacks[(rule.name, step)] = rule.lookback(step)
         return found
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The automatic garbage collector off while a pass runs, the young generations
-    collected after it. A pass allocates a few objects per alarm that die by reference
-    counting; the collector would meanwhile rescan every live record several times per
-    pass (passes took twice as long at 100k alarms). Full collections then come as
-    usual, between passes."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-            gc.collect(1)
 
 
 def strongest(covering: list[Downtime]) -> Effect | None:

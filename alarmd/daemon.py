@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from alarmd.config import DaemonConfig
-from alarmd.cycle import Cycle, Pass, collector_paused
+from alarmd.cycle import Cycle, Pass
 from alarmd.dispatch import Dispatcher
 from alarmd.heartbeat import TickReport, publish
 from alarmd.leader import Leadership, leadership_for
@@ -35,6 +35,7 @@ from alarmd.sdnotify import SystemdNotifier
 from alarmd.signals import install_signals
 from alarmd.statestore import AlarmStore
 from downtime.store import DowntimeStore
+from rexmon.collector import collector_paused
 from rexmon.errors import RexmonError
 from rrdarchive.archive import Archive
 
