@@ -40,9 +40,16 @@ from downtime.store import DowntimeStore
 from rexmon.metric import RRD_SUFFIX, glob_matcher, glob_prefix, is_component
 from rrdarchive.errors import ArchiveError
 from web.services import Services, get_services
-from web.status.tree import STALE_STEPS, MetricStatus, metric_status
+from web.status.tree import (
+    STALE_STEPS,
+    Group,
+    MetricStatus,
+    build_groups,
+    metric_status,
+    problem_order,
+)
 
-SNAPSHOT_SECONDS = 5.0
+SNAPSHOT_SECONDS = 30.0  # the page's refresh; staleness is judged in minutes
 VERIFY_LIMIT = 300
 _KEY = "rexmon.status"
 _QUIET = ("ok", "resolved")
@@ -50,15 +57,20 @@ _QUIET = ("ok", "resolved")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every metric's status at ``now``, sorted by metric id."""
+    """Every metric's status at ``now``, sorted by metric id, with the whole site's roll-up
+    (categories and host tiles, the problem list, the counts) made once."""
 
     now: float
     metrics: tuple[MetricStatus, ...]
     names: tuple[str, ...]
     build_seconds: float
+    groups: tuple[Group, ...]
+    problems: tuple[MetricStatus, ...]
 
     def select(self, glob: str = "*", text: str = "") -> list[MetricStatus]:
         """The metrics matching ``glob`` and containing ``text`` (case-insensitive)."""
+        if glob == "*" and not text:
+            return list(self.metrics)
         prefix = glob_prefix(glob)
         low = bisect.bisect_left(self.names, prefix)
         high = bisect.bisect_left(self.names, prefix + "\U0010ffff") if prefix else None
@@ -77,23 +89,41 @@ class Snapshot:
 
 
 class SnapshotCache:
-    """One app's latest snapshot; builds happen one at a time."""
+    """One app's latest snapshot. When it is older than ``SNAPSHOT_SECONDS``, one request
+    rebuilds it while the others are answered from the previous one (never older than a
+    build); when alarmd's records or the downtimes changed, every request waits for the
+    new one, so an acknowledgement or a new downtime shows on the next page."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._build = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._made_at = 0.0
         self._signature: tuple[object, ...] = ()
 
     def get(self, services: Services, now: float) -> Snapshot:
+        signature = _signature(services)
         with self._lock:
-            signature = _signature(services)
-            fresh = time.monotonic() - self._made_at < SNAPSHOT_SECONDS
-            if self._snapshot is None or not fresh or signature != self._signature:
-                self._snapshot = build_snapshot(services, now)
-                self._made_at = time.monotonic()
-                self._signature = signature
-            return self._snapshot
+            current = self._snapshot
+            changed = current is None or signature != self._signature
+            expired = time.monotonic() - self._made_at >= SNAPSHOT_SECONDS
+        if current is not None and not changed and not expired:
+            return current
+        if current is not None and not changed and not self._build.acquire(blocking=False):
+            return current  # another request is rebuilding it
+        if changed:
+            self._build.acquire()
+        try:
+            with self._lock:
+                latest = self._snapshot
+            if latest is not None and latest is not current:  # built meanwhile
+                return latest
+            fresh = build_snapshot(services, now)
+            with self._lock:
+                self._snapshot, self._made_at, self._signature = fresh, time.monotonic(), signature
+            return fresh
+        finally:
+            self._build.release()
 
 
 def init_app(app: App) -> None:
@@ -113,15 +143,23 @@ def build_snapshot(services: Services, now: float) -> Snapshot:
     checked, problems = _alarm_state(services)
     covering = DowntimeStore(services.engine).index(int(now), int(now) + 1)
     stale = _stale(services, files, now)
-    metrics = []
-    for name, mtime in files:
-        found = covering.covering(name, int(now))
-        metrics.append(
-            metric_status(
-                name, problems.get(name, ()), name in checked, found, mtime, name in stale, now
-            )
+    at = int(now)
+    metrics = [
+        metric_status(
+            name,
+            problems.get(name, ()),
+            name in checked,
+            covering.covering(name, at),
+            mtime,
+            name in stale,
+            now,
         )
-    return Snapshot(now, tuple(metrics), tuple(n for n, _ in files), time.perf_counter() - began)
+        for name, mtime in files
+    ]
+    groups = tuple(build_groups(metrics))
+    listed = tuple(problem_order(metrics))
+    names = tuple(name for name, _ in files)
+    return Snapshot(now, tuple(metrics), names, time.perf_counter() - began, groups, listed)
 
 
 def scan_files(root: Path) -> Iterator[tuple[str, int]]:

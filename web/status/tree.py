@@ -122,6 +122,9 @@ def metric_status(
 
     ``records`` are its problem records (shown state other than OK/RESOLVED); ``checked``
     says whether any rule has a record for it at all."""
+    if not records and not downtimes:  # most metrics of a site: no per-record work
+        status = Status.STALE if stale else Status.OK if checked else Status.NOT_CHECKED
+        return MetricStatus(metric, status, last_time)
     status = worst_status((_from_record(r, now) for r in records), Status.OK)
     if any(d.effect in (Effect.MUTE, Effect.SKIP) for d in downtimes):
         status = Status.IN_DOWNTIME

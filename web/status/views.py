@@ -9,6 +9,8 @@ metric of a 100k-metric site with no cap. It is complete without JavaScript; wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -27,7 +29,6 @@ from web.status.tree import (
     RATING_TEXT,
     Group,
     MetricStatus,
-    build_groups,
     counts,
     group_rating,
     problem_order,
@@ -60,9 +61,10 @@ def index() -> Any:
         ), 400
     shot = snapshot.current_snapshot()
     shown = shot.select(glob, text)
-    problems = problem_order(shown)
+    everything = len(shown) == len(shot.metrics)
+    problems = list(shot.problems) if everything else problem_order(shown)
     services = get_services()
-    groups = _shown_groups(shot.metrics, shown, problems_only)
+    groups = _shown_groups(shot, shown, everything, problems_only)
     return render_template(
         "status/index.html",
         view=shot,
@@ -120,8 +122,9 @@ def status_json() -> Any:
         shown = [m for m in shown if m.status.is_problem]
     records = [r for m in shown for r in m.alarms if r.shown_state in _SHOWN_ALARMS]
     records.sort(key=lambda r: (-_alarm_rank(r), r.rule, r.metric))
-    problems = problem_order(shown)
-    groups = build_groups(shot.metrics)
+    everything = len(shown) == len(shot.metrics)
+    problems = list(shot.problems) if everything else problem_order(shown)
+    groups = list(shot.groups) if everything else _visible(shot.groups, shown)
     data: dict[str, Any] = {
         "scope": glob,
         "state": worst_status(m.status for m in shown).value,
@@ -132,40 +135,37 @@ def status_json() -> Any:
         "alarms": [record_to_json(r, shot.now) for r in records],
         "problems": [_problem_json(m) for m in problems[:PROBLEM_ROWS]],
         "problems_total": len(problems),
-        "overview": [_group_json(g) for g in _visible(groups, {m.metric for m in shown})],
+        "overview": [_group_json(g) for g in groups],
         "generated": int(shot.now),
     }
     if request.args.get("detail"):
         data["metrics"] = {m.metric: _metric_json(m) for m in shown}
         data["groups"] = {
-            g.path: _group_json(g, hosts=False)
-            for c in _visible(groups, {m.metric for m in shown})
-            for g in (c, *c.hosts)
+            g.path: _group_json(g, hosts=False) for c in groups for g in (c, *c.hosts)
         }
     return jsonify(data)
 
 
 def _shown_groups(
-    everything: tuple[MetricStatus, ...], shown: list[MetricStatus], problems_only: bool
+    shot: snapshot.Snapshot, shown: list[MetricStatus], everything: bool, problems_only: bool
 ) -> list[Group]:
     """The categories and host tiles the page shows: rated from all their metrics (a
     search never changes a rating), listed when a shown metric is in them."""
-    groups = _visible(build_groups(everything), {m.metric for m in shown})
+    groups = list(shot.groups) if everything else _visible(shot.groups, shown)
     if problems_only:
-        for group in groups:
-            group.hosts = [h for h in group.hosts if h.status.is_problem]
+        groups = [replace(g, hosts=[h for h in g.hosts if h.status.is_problem]) for g in groups]
         groups = [g for g in groups if g.hosts]
     return groups
 
 
-def _visible(groups: list[Group], names: set[str]) -> list[Group]:
-    hosts = {".".join(name.split(".", 2)[:2]) for name in names}
+def _visible(groups: Sequence[Group], shown: list[MetricStatus]) -> list[Group]:
+    """Copies of ``groups`` keeping the host tiles that hold a metric of ``shown``."""
+    hosts = {".".join(m.metric.split(".", 2)[:2]) for m in shown}
     found = []
     for group in groups:
         kept = [h for h in group.hosts if h.path in hosts]
         if kept:
-            group.hosts = kept
-            found.append(group)
+            found.append(replace(group, hosts=kept))
     return found
 
 
