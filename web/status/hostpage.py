@@ -4,8 +4,9 @@ the host's alarms and downtimes, and a strip of the host's worst state over 24 h
 The strip is replayed from alarmd's transition history (``AlarmStore.history``, one
 query per metric that has an alarm record): each alarm's shown state at a moment is the
 ``to_state`` of its last transition before it, or the ``from_state`` of its first one
-after. Before the history's first row (pruned, or before alarmd ran) nothing is known,
-which the strip shows as "no information" rather than OK.
+(the state it left). An alarm with no transition kept holds its present state since its
+record began and nothing is known before; a slice where no alarm is known shows "no
+information" (grey), never OK. Metrics no rule checks have no history.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 A metric id reads ``<category>.<host>.<rest>``. A metric's status comes from its alarm
 records (alarmd writes one per rule that checks it), its downtimes and the age of its
 data; a metric without any record is NOT CHECKED (grey: no rule watches it), never a
-green OK. A group (host tile, category) shows the worst status below it and a rating:
-
-    RATING_TEXT (below) is the one line the page prints about it.
+green OK. A group (host tile, category) shows the worst status below it and a rating
+(``RATING_TEXT`` is the line the page prints about it).
 
 The rating is the mean over the checked metrics that have one (OK 1, WARNING 0.5,
 CRITICAL 0), capped by the worst status shown, so a group showing CRITICAL never rates
