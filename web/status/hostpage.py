@@ -4,14 +4,15 @@ the host's alarms and downtimes, and a strip of the host's worst state over 24 h
 The strip is replayed from alarmd's transition history (``AlarmStore.history``, one
 query per metric that has an alarm record): each alarm's shown state at a moment is the
 ``to_state`` of its last transition before it, or the ``from_state`` of its first one
-(the state it left). An alarm with no transition kept holds its present state since its
-record began and nothing is known before; a slice where no alarm is known shows "no
+(the state it left) when an older transition shows that state held. An alarm with no
+transition in the window holds its present state since it began and nothing is known
+before; a slice where no alarm is known shows "no
 information" (grey), never OK. Metrics no rule checks have no history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +67,12 @@ def host_context(host: str, items: list[MetricStatus], now: float) -> dict[str, 
             metric=metric, start=now - STRIPS[-1][1], limit=HISTORY_ROWS
         )
     ]
+    window = now - STRIPS[-1][1]
+    earlier = {
+        (row.rule, row.metric)
+        for metric in sorted({r.metric for r in records})
+        for row in services.alarm_store.history(metric=metric, end=window, limit=50)
+    }
     downtimes = {d.id: d for m in items for d in m.downtimes}
     return {
         "host": host,
@@ -76,7 +83,7 @@ def host_context(host: str, items: list[MetricStatus], now: float) -> dict[str, 
         "records": sorted(records, key=lambda r: (-r.shown_state.rank, r.rule, r.metric)),
         "downtimes": sorted(downtimes.values(), key=lambda d: d.start),
         "strips": [
-            (name, status_strip(records, history, int(now), span, cells))
+            (name, status_strip(records, history, int(now), span, cells, earlier))
             for name, span, cells in STRIPS
         ],
         "scope": ", ".join(f"{c}.{host}.*" for c in categories),
@@ -91,9 +98,11 @@ def status_strip(
     now: int,
     span: int,
     cells: int,
+    earlier: Collection[tuple[str, str]] = (),
 ) -> list[Cell]:
     """The worst shown state of the alarms in each of ``cells`` equal slices of the last
-    ``span`` seconds."""
+    ``span`` seconds. ``earlier``: the (rule, metric) alarms that also changed before
+    ``history`` begins, whose first row's ``from_state`` therefore held until then."""
     width = span // cells
     start = now - width * cells
     by_alarm: dict[tuple[str, str], list[TransitionRow]] = {}
@@ -102,7 +111,8 @@ def status_strip(
     timelines = []
     for record in records:
         rows = sorted(by_alarm.get((record.rule, record.metric), []), key=lambda r: r.at)
-        timelines.append(_timeline(record, rows))
+        key = (record.rule, record.metric)
+        timelines.append(_timeline(record, rows, key in earlier))
     strip = []
     for number in range(cells):
         low, high = start + number * width, start + (number + 1) * width
@@ -114,11 +124,11 @@ def status_strip(
 Timeline = list[tuple[float, Status | None]]  # (from when, status), oldest first
 
 
-def _timeline(record: AlarmRecord, rows: list[TransitionRow]) -> Timeline:
+def _timeline(record: AlarmRecord, rows: list[TransitionRow], known_before: bool) -> Timeline:
     current = _status(record.shown_state, record.severity)
-    if not rows:  # no change kept: the present state since the record began
+    if not rows:  # no change in the window: the present state since it began
         return [(float("-inf"), None), (record.since, current)]
-    before = _status(rows[0].from_state, record.severity)
+    before = _status(rows[0].from_state, record.severity) if known_before else None
     line: Timeline = [(float("-inf"), before)]
     for row in rows:
         line.append((row.at, _status(row.to_state, row.severity or record.severity)))

@@ -61,6 +61,8 @@ def test_the_history_strip_replays_transitions_and_says_when_nothing_is_known() 
     ]
     strip = status_strip([record], history, NOW, 86400, 48)
     assert strip[-1].status is Status.CRITICAL  # the last half hour
+    assert strip[-2].status is None  # a new alarm: nothing known before its first change
+    strip = status_strip([record], history, NOW, 86400, 48, earlier={("r", "host.n1.x")})
     assert strip[-2].status is Status.OK and strip[0].status is Status.OK  # the state it left
     quiet = replace(record, state=AlarmState.OK, since=NOW - 3600)
     strip = status_strip([quiet], [], NOW, 86400, 48)
