@@ -44,9 +44,11 @@ from web.status.tree import (
     STALE_STEPS,
     Group,
     MetricStatus,
+    Summary,
     build_groups,
     metric_status,
     problem_order,
+    summarize,
 )
 
 SNAPSHOT_SECONDS = 30.0  # the page's refresh; staleness is judged in minutes
@@ -66,6 +68,7 @@ class Snapshot:
     build_seconds: float
     groups: tuple[Group, ...]
     problems: tuple[MetricStatus, ...]
+    summary: Summary
 
     def select(self, glob: str = "*", text: str = "") -> list[MetricStatus]:
         """The metrics matching ``glob`` and containing ``text`` (case-insensitive)."""
@@ -159,7 +162,15 @@ def build_snapshot(services: Services, now: float) -> Snapshot:
     groups = tuple(build_groups(metrics))
     listed = tuple(problem_order(metrics))
     names = tuple(name for name, _ in files)
-    return Snapshot(now, tuple(metrics), names, time.perf_counter() - began, groups, listed)
+    return Snapshot(
+        now,
+        tuple(metrics),
+        names,
+        time.perf_counter() - began,
+        groups,
+        listed,
+        summarize(metrics),
+    )
 
 
 def scan_files(root: Path) -> Iterator[tuple[str, int]]:

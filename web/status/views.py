@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
 from alarmd.alarmstate import AlarmState
 from alarmd.record import AlarmRecord
@@ -25,21 +25,20 @@ from web.auth.users import Role
 from web.services import get_services
 from web.status import hostpage, snapshot
 from web.status.problems import problem_rows
+from web.status.tiles import tiles_html
 from web.status.tree import (
     RATING_TEXT,
     Group,
     MetricStatus,
-    counts,
-    group_rating,
     problem_order,
-    worst_status,
+    summarize,
 )
 
 bp = Blueprint("status", __name__, template_folder="templates")
 bp.record_once(lambda state: snapshot.init_app(state.app))
 MAX_QUERY = 255
 REFRESH_SECONDS = 30
-PROBLEM_ROWS = 500  # the list shows this many; the overview and counts have no cap
+PROBLEM_ROWS = 200  # the list shows this many; the overview and counts have no cap
 _SHOWN_ALARMS = (AlarmState.FIRING, AlarmState.STALE, AlarmState.PENDING, AlarmState.SILENCED)
 
 
@@ -63,6 +62,7 @@ def index() -> Any:
     shown = shot.select(glob, text)
     everything = len(shown) == len(shot.metrics)
     problems = list(shot.problems) if everything else problem_order(shown)
+    summary = shot.summary if everything else summarize(shown)
     services = get_services()
     groups = _shown_groups(shot, shown, everything, problems_only)
     return render_template(
@@ -71,15 +71,16 @@ def index() -> Any:
         query=query,
         error=None,
         problems_only=problems_only,
-        worst=worst_status(m.status for m in shown),
-        counts=counts(shown),
-        total=len(shown),
+        worst=summary.worst,
+        counts=summary.counts,
+        total=summary.total,
         problems=problem_rows(problems[:PROBLEM_ROWS], services.alarm_rules, services.archive),
         problems_total=len(problems),
         groups=groups,
         rating_text=RATING_TEXT,
         refresh=refresh,
         now=shot.now,
+        tiles=lambda hosts: tiles_html(hosts, _host_url()),
     )
 
 
@@ -120,17 +121,18 @@ def status_json() -> Any:
     shown = shot.select(glob, text)
     if request.args.get("problems"):
         shown = [m for m in shown if m.status.is_problem]
-    records = [r for m in shown for r in m.alarms if r.shown_state in _SHOWN_ALARMS]
-    records.sort(key=lambda r: (-_alarm_rank(r), r.rule, r.metric))
     everything = len(shown) == len(shot.metrics)
     problems = list(shot.problems) if everything else problem_order(shown)
+    summary = shot.summary if everything else summarize(shown)
+    records = [r for m in shown if m.alarms for r in m.alarms if r.shown_state in _SHOWN_ALARMS]
+    records.sort(key=lambda r: (-_alarm_rank(r), r.rule, r.metric))
     groups = list(shot.groups) if everything else _visible(shot.groups, shown)
     data: dict[str, Any] = {
         "scope": glob,
-        "state": worst_status(m.status for m in shown).value,
-        "rating": _rating(shown),
-        "counts": counts(shown),
-        "metrics_total": len(shown),
+        "state": summary.worst.value,
+        "rating": summary.rating,
+        "counts": summary.counts,
+        "metrics_total": summary.total,
         "truncated": False,
         "alarms": [record_to_json(r, shot.now) for r in records],
         "problems": [_problem_json(m) for m in problems[:PROBLEM_ROWS]],
@@ -169,6 +171,11 @@ def _visible(groups: Sequence[Group], shown: list[MetricStatus]) -> list[Group]:
     return found
 
 
+def _host_url() -> str:
+    """A host page's address with ``{host}`` where the name goes."""
+    return url_for("status.host_page", host="HOST").replace("HOST", "{host}")
+
+
 def _refresh_seconds(text: str) -> int:
     """The page's refresh interval: ``refresh=N`` seconds (1..3600), default 30."""
     if text.isdigit() and 1 <= int(text) <= 3600:
@@ -193,11 +200,6 @@ def _search(query: str) -> tuple[str, str]:
 def _alarm_rank(record: AlarmRecord) -> int:
     severity = record.severity.rank if record.severity else 0
     return record.shown_state.rank * 10 + severity
-
-
-def _rating(metrics: list[MetricStatus]) -> float | None:
-    known = [m.rating for m in metrics if m.rating is not None]
-    return group_rating(sum(known), len(known), worst_status(m.status for m in metrics))
 
 
 def _metric_json(item: MetricStatus) -> dict[str, Any]:
