@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -277,3 +278,19 @@ def test_metrics_exposes_requests_samples_write_latency_and_alarms(
     assert samples[("rexmon_alarms", (("state", "silenced"),))] == 1
     assert samples[("rexmon_alarms", (("state", "ok"),))] == 1
     assert ("rexmon_notifications_pending", ()) in samples
+
+
+def test_with_rrdcached_a_file_not_written_for_long_is_stale_only_if_rrdcached_holds_nothing_newer(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    server = make_rexmon_server(with_rrdcached=True)
+    fresh, idle = "host.n1.cpu.user_ratio", "host.n2.cpu.user_ratio"
+    push_history(server, fresh, [0.5] * 3)  # the updates stay in rrdcached (-w 3600)
+    push_history(server, idle, [0.5] * 3, now=int(time.time()) - 7200)
+    two_hours_ago = time.time() - 7200  # neither file written since, as on disk
+    for metric in (fresh, idle):
+        path = server.archive_root.joinpath(*metric.split(".")).with_suffix(".rrd")
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    metrics = detail(server)["metrics"]
+    assert metrics[fresh]["status"] == "not-checked"  # rrdcached has its recent updates
+    assert metrics[idle]["status"] == "stale"
