@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ingest.py", "carbon.py", "slurpers.py", "alarmd.py", "graph.py", "graphite.py")
+ORDER = (
+    "ingest.py",
+    "carbon.py",
+    "slurpers.py",
+    "alarmd.py",
+    "graph.py",
+    "graphite.py",
+    "status.py",
+)
 
 
 def main() -> int:

@@ -1,86 +1,58 @@
-/* rexmon status page: refresh the figures every 30 s from /api/v1/status without reloading,
-   and filter the rows as you type. The page works fully without this script. */
+/* rexmon status page: every N s, fetch this same page and swap its live part (counts,
+   problem list, tiles) in place, without reloading; filter rows and tiles as you type.
+   Times stay the server's text (site zone, 24-hour): nothing is formatted in the browser's
+   locale. The page works fully without this script (it then says how to refresh). */
 (function () {
   "use strict";
-  var tree = document.getElementById("status-tree");
-  if (!tree || !window.fetch) { return; }
-  var LABELS = { "ok": "OK", "in-downtime": "IN DOWNTIME", "stale": "STALE", "warning": "WARNING", "critical": "CRITICAL" };
+  var live = document.getElementById("status-live");
+  if (!live || !window.fetch || !window.DOMParser) { return; }
+  live.querySelectorAll(".js-only").forEach(function (note) { note.hidden = false; });
 
-  function age(seconds) {
-    if (seconds === null || isNaN(seconds)) { return "never"; }
-    seconds = Math.max(0, Math.floor(seconds));
-    var units = [[86400, "d"], [3600, "h"], [60, "m"]];
-    for (var i = 0; i < units.length; i++) {
-      if (seconds >= units[i][0]) { return Math.floor(seconds / units[i][0]) + units[i][1] + " ago"; }
+  function busy() {
+    /* someone is typing an acknowledgement comment: do not wipe it */
+    var fields = live.querySelectorAll("input[name=comment]");
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].value !== "" || fields[i] === document.activeElement) { return true; }
     }
-    return seconds + "s ago";
+    return false;
   }
 
-  function number(value) {
-    if (value === null || value === undefined) { return "–"; }
-    return String(+value.toPrecision(4));
-  }
-
-  function setBadge(element, status) {
-    var badge = element.querySelector("[data-role=status]");
-    if (!badge) { return; }
-    badge.className = "badge " + status;
-    badge.textContent = LABELS[status] || status;
-  }
-
-  function apply(data) {
-    var rows = tree.querySelectorAll("tr[data-metric]");
-    var known = Object.keys(data.metrics || {});
-    if (rows.length !== known.length) { window.location.reload(); return; }
-    rows.forEach(function (row) {
-      var item = data.metrics[row.dataset.metric];
-      if (!item) { return; }
-      setBadge(row, item.status);
-      row.querySelector("[data-role=value]").textContent = number(item.last_value);
-      var cell = row.querySelector("[data-role=age]");
-      cell.dataset.time = item.last_time === null ? "" : item.last_time;
-      cell.textContent = item.last_time === null ? "never" : age(data.generated - item.last_time);
-    });
-    tree.querySelectorAll("details[data-group]").forEach(function (group) {
-      var item = (data.groups || {})[group.dataset.group];
-      if (!item) { return; }
-      var summary = group.querySelector("summary");
-      setBadge(summary, item.status);
-      summary.querySelector("[data-role=rating]").textContent =
-        item.rating === null ? "no information" : item.rating.toFixed(2);
-    });
-    Object.keys(data.counts).forEach(function (name) {
-      var entry = document.querySelector("#counts [data-count='" + name + "'] [data-role=count]");
-      if (entry) { entry.textContent = data.counts[name]; }
-    });
+  function swap(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html");
+    var part = fresh.getElementById("status-live");
+    if (!part) { return; }
+    live.innerHTML = part.innerHTML;
+    live.querySelectorAll(".js-only").forEach(function (note) { note.hidden = false; });
     var heading = document.querySelector("h1 [data-role=status]");
-    if (heading) { setBadge(heading.parentNode, data.state); }
-    var updated = document.getElementById("status-updated");
-    if (updated) { updated.textContent = new Date(data.generated * 1000).toLocaleString(); }
+    var freshHeading = fresh.querySelector("h1 [data-role=status]");
+    if (heading && freshHeading) {
+      heading.className = freshHeading.className;
+      heading.textContent = freshHeading.textContent;
+    }
+    filter();
   }
 
   function refresh() {
-    window.fetch(tree.dataset.api, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); })
-      .then(apply)
+    if (busy()) { return; }
+    window.fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.text(); })
+      .then(swap)
       .catch(function () { /* keep what is shown; try again next time */ });
   }
 
   var search = document.getElementById("status-search");
-  if (search) {
-    search.addEventListener("input", function () {
-      var text = search.value.trim().toLowerCase();
-      if (/[*?[]/.test(text)) { return; } /* globs are filtered by the server on submit */
-      tree.querySelectorAll("tr[data-metric]").forEach(function (row) {
-        row.classList.toggle("hidden", text !== "" && row.dataset.metric.toLowerCase().indexOf(text) === -1);
-      });
-      tree.querySelectorAll("details[data-group]").forEach(function (group) {
-        var visible = group.querySelectorAll("tr[data-metric]:not(.hidden)").length > 0;
-        group.classList.toggle("hidden", !visible);
-        if (text !== "" && visible) { group.open = true; }
-      });
+  function filter() {
+    if (!search) { return; }
+    var text = search.value.trim().toLowerCase();
+    if (/[*?[]/.test(text)) { return; } /* globs are filtered by the server on submit */
+    live.querySelectorAll("tr[data-metric]").forEach(function (row) {
+      row.hidden = text !== "" && row.dataset.metric.toLowerCase().indexOf(text) === -1;
+    });
+    live.querySelectorAll("li[data-host]").forEach(function (tile) {
+      tile.hidden = text !== "" && tile.dataset.host.toLowerCase().indexOf(text) === -1;
     });
   }
-  var seconds = parseInt(tree.dataset.refresh, 10) || 30;
+  if (search) { search.addEventListener("input", filter); }
+  var seconds = parseInt(live.dataset.refresh, 10) || 30;
   window.setInterval(refresh, seconds * 1000);
 }());
