@@ -98,6 +98,28 @@ class CheckStore:
             rows = connection.execute(query).mappings().all()
         return [_stored(row) for row in rows if matches(row["check_name"])]
 
+    def problems(self, limit: int) -> tuple[list[StoredCheck], int]:
+        """The ``limit`` worst checks not OK (CRITICAL, UNKNOWN, WARNING; longest first)
+        and how many there are."""
+        table = schema.check_result
+        not_ok = table.c.state != CheckState.OK.name
+        with self.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).where(not_ok)).scalar_one()
+            rows = connection.execute(sa.select(table).where(not_ok)).mappings().all()
+        found = sorted((_stored(row) for row in rows), key=lambda c: (-c.state.rank, c.since))
+        return found[:limit], int(total)
+
+    def of_metric(self, metric: str) -> list[StoredCheck]:
+        """The checks whose newest result sent ``metric`` (a plugin's checks are named by
+        a prefix of their samples' ids, so only those prefixes are looked up)."""
+        parts = metric.split(".")
+        names = [".".join(parts[:n]) for n in range(2, len(parts))]
+        table = schema.check_result
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(table).where(table.c.check_name.in_(names)))
+            found = [_stored(row) for row in rows.mappings()]
+        return [c for c in found if any(p.metric == metric for p in c.result.perfdata)]
+
     def get(self, name: str) -> StoredCheck | None:
         table = schema.check_result
         with self.engine.connect() as connection:

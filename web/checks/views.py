@@ -40,7 +40,6 @@ from web.ingest.views import listed_rejections, read_request
 from web.services import get_services
 
 bp = Blueprint("checks", __name__, template_folder="templates")
-BADGES = {"OK": "ok", "WARNING": "warning", "CRITICAL": "critical", "UNKNOWN": "stale"}
 log = logging.getLogger(__name__)
 
 
@@ -123,7 +122,6 @@ def check_page(name: str) -> Any:
         check=check,
         history=services.alarm_store.checks.history(name),
         now=services.clock(),
-        badge=BADGES,
     )
 
 

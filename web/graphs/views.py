@@ -149,6 +149,8 @@ def metric_page(metric: str) -> Any:
         series_url=url_for("graphs.series", metric=metric),
         records=records,
         history=history,
+        checks=services.alarm_store.checks.of_metric(picture.metrics[0]),
+        now=services.clock(),
         start_iso=format_time(picture.range.start, zone),
         end_iso=format_time(picture.range.end, zone),
     )

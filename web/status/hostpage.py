@@ -88,7 +88,11 @@ def host_context(host: str, items: list[MetricStatus], now: float) -> dict[str, 
         ],
         "scope": ", ".join(f"{c}.{host}.*" for c in categories),
         "spark_size": (SPARK_WIDTH, SPARK_HEIGHT),
-        "checks": None,  # the check-result store fills this in: a "Checks" section appears
+        "checks": [
+            check
+            for category in categories
+            for check in services.alarm_store.checks.current(f"{category}.{host}.*")
+        ],
     }
 
 

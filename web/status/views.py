@@ -76,6 +76,7 @@ def index() -> Any:
         total=summary.total,
         problems=problem_rows(problems[:PROBLEM_ROWS], services.alarm_rules, services.archive),
         problems_total=len(problems),
+        failing_checks=services.alarm_store.checks.problems(PROBLEM_ROWS),
         groups=groups,
         rating_text=RATING_TEXT,
         refresh=refresh,

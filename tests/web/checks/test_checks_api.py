@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.fixtures_server import RexmonServer
+from tests.fixtures_server import RexmonServer, aligned_now, push
 from web.auth.tokens import digest_token
 
 PLUGINS = Path("/usr/lib/nagios/plugins")
@@ -248,3 +248,28 @@ def test_the_check_page_shows_state_text_perfdata_and_history_escaped(
     assert "/metric/nagios.node01.disk_root.root_bytes" in page.text
     assert "first result" in page.text and "~:8000000000" in page.text
     assert requests.get(f"{server.url}/checks/nagios.none.x", timeout=30).status_code == 404
+
+
+def test_failing_checks_show_on_the_status_host_and_metric_pages(
+    rexmon_server: RexmonServer,
+) -> None:
+    now = aligned_now()
+    metric = "nagios.node01.disk_root.root_bytes"
+    assert push(rexmon_server, [{"metric": metric, "time": now, "value": 8.1e9}]).status_code == 200
+    hostile = "DISK CRITICAL <img src=x onerror=alert(1)>"
+    post(rexmon_server, [result(time=now, state="CRITICAL", output=hostile)])
+    post(rexmon_server, [result("nagios.node02.load", time=now, state="OK", output="LOAD OK")])
+
+    status = requests.get(f"{rexmon_server.url}/", timeout=30).text
+    section = status[status.index('id="checks"') :]
+    assert "Checks not OK <small>(1)</small>" in section
+    assert 'data-check="nagios.node01.disk_root"' in section and "nagios.node02.load" not in section
+    assert "<img src=x" not in status and "&lt;img src=x onerror=alert(1)&gt;" in section
+
+    host = requests.get(f"{rexmon_server.url}/hosts/node01", timeout=30)
+    assert host.status_code == 200
+    assert 'data-check="nagios.node01.disk_root"' in host.text
+
+    page = requests.get(f"{rexmon_server.url}/metric/{metric}", timeout=30).text
+    assert "This metric is sent by the plugin of:" in page
+    assert 'href="/checks/nagios.node01.disk_root"' in page
