@@ -7,6 +7,7 @@ exactly what production reads.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -73,6 +74,13 @@ def start_server(directory: Path, rules: str = RULES) -> RexmonServer:
     server = RexmonServer(create_app(config_path), token, directory / "rrd", config_path)
     server.start()
     return server
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token of the (first) form on ``page``, as a browser would send it."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
 
 
 def login(user: str | None = None) -> requests.Session:

@@ -27,6 +27,7 @@ from web.alarms.as_json import notification_to_json, record_to_json, transition_
 from web.alarms.listing import STATES, filter_from, host_of, sections_of
 from web.auth.guard import current_user, require
 from web.auth.users import Role
+from web.auth.views import local_path
 from web.services import actor_of, get_services
 
 bp = Blueprint("alarms", __name__, template_folder="templates")
@@ -114,7 +115,8 @@ def ack_form() -> Any:
         flash(f"Not acknowledged: {exc.message}", "error")
     else:
         flash(f"Acknowledged {record.rule} on {record.metric}.", "info")
-    return redirect(url_for("alarms.index"))
+    back = request.form.get("next")  # the page the form was on (status, host): local only
+    return redirect(local_path(back) if back else url_for("alarms.index"))
 
 
 @bp.post("/api/v1/alarms/ack")

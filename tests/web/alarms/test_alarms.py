@@ -11,7 +11,7 @@ from alarmd.alarmstate import AlarmState, Severity
 from alarmd.outbox import NotificationRow, Outcome
 from alarmd.statestore import AlarmStore, Change
 from tests.fixtures_server import RexmonServer
-from tests.web.monitored import login, set_alarm
+from tests.web.monitored import csrf_of, login, set_alarm
 
 DISK = "host.n1.disk.root.used_ratio"
 DCACHE = "dcache.pool1.disk.data.used_ratio"
@@ -27,12 +27,6 @@ rules:
 @pytest.fixture
 def rules() -> str:
     return RULES
-
-
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "the form carries a CSRF token"
-    return match.group(1)
 
 
 def section(page: str, name: str) -> str:

@@ -3,7 +3,6 @@ buttons on every page, a logout; and what an attacker would try against it."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ import requests
 from alarmd.alarmstate import AlarmState, Severity
 from tests.fixtures_server import USERS, RexmonServer
 from tests.web.auth.test_auth import authenticator
-from tests.web.monitored import alarm_store, push_history, set_alarm, start_server
+from tests.web.monitored import alarm_store, csrf_of, push_history, set_alarm, start_server
 from web.services import get_services
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -27,12 +26,6 @@ def site(tmp_path: Path) -> RexmonServer:
     yield server
     server.stop()
     get_services(server.app).close()
-
-
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "the page carries a CSRF token"
-    return match.group(1)
 
 
 def browser() -> requests.Session:

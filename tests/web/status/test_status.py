@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.statestore import AlarmStore
 from tests.fixtures_server import RexmonServer
-from tests.web.monitored import login, push_history, set_alarm
+from tests.web.monitored import csrf_of, login, push_history, set_alarm
 
 N1_DISK = "host.n1.disk.root.used_ratio"
 N2_DISK = "host.n2.disk.root.used_ratio"
@@ -294,3 +294,26 @@ def test_with_rrdcached_a_file_not_written_for_long_is_stale_only_if_rrdcached_h
     metrics = detail(server)["metrics"]
     assert metrics[fresh]["status"] == "not-checked"  # rrdcached has its recent updates
     assert metrics[idle]["status"] == "stale"
+
+
+def test_acknowledging_from_a_host_page_comes_back_to_it_and_never_leaves_the_site(
+    server: RexmonServer, site: int
+) -> None:
+    http = login("olivia")
+    page = http.get(f"{server.url}/hosts/n1", timeout=30).text
+    assert 'name="next" value="/hosts/n1"' in page
+    form = {"rule": "disk-full", "metric": N1_DISK, "csrf_token": csrf_of(page)}
+    back = http.post(
+        f"{server.url}/alarms/ack",
+        data=form | {"next": "/hosts/n1"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert back.status_code == 302 and back.headers["Location"] == "/hosts/n1"
+    away = http.post(
+        f"{server.url}/alarms/ack",
+        data=form | {"next": "//evil.example.org/"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert away.headers["Location"] == "/"
