@@ -5,6 +5,7 @@ the problem list reads without sideways scrolling. Screenshots in
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,19 @@ def test_an_operator_acknowledges_from_the_status_page_and_opens_a_host_from_its
         "/downtimes/new?scope=host.node02.*"
     )
     page.screenshot(path=str(SHOTS / "2-host.png"), full_page=True)
+
+    # file a downtime from the host page: the form comes with the host's scope
+    page.locator("#file-downtime").click()
+    page.wait_for_url(re.compile(r"/downtimes/new"))
+    assert page.input_value("#scopes") == "host.node02.*"
+    page.fill("#start", "now")
+    page.fill("#end", "+2h")
+    page.fill("#reason", "disk swap on node02")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/downtimes/\d+$"))
+    page.goto(f"{site.url}/hosts/node02")
+    assert "disk swap on node02" in page.inner_text("#downtimes")
+    page.screenshot(path=str(SHOTS / "3-host-in-downtime.png"), full_page=True)
     context.close()
     assert errors == []
 
