@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium collectd-core libyajl2 libcurl4 munin-node munin-plugins-core
+DEBIAN_PACKAGES := rrdtool librrd-dev rrdcached pkg-config gcc postgresql monitoring-plugins-basic openssl chromium collectd-core libyajl2 libcurl4 curl munin-node munin-plugins-core
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit bench soak faults deps venv clean
