@@ -2,13 +2,14 @@
 against the slurpers' gzip JSON through ``/api/v1/samples``, in the same run: N metrics x
 R rounds each, every sample verified in the files afterwards (0 lost).
 
-    .venv/bin/python bench/carbon.py [--metrics 10000] [--rounds 6] [--modes direct]
+    .venv/bin/python bench/carbon.py [--metrics 10000] [--rounds 6] [--modes direct] [--schemas shipped]
 
 Each path gets a fresh archive; round 0 creates the files and is reported apart; the
 steady rounds are the figure. A carbon round is timed until every connection has been
 closed by the receiver after the sender's end of stream: it closes only once every line
 read is stored, so that is the protocol's only acknowledgement. collectd bodies are
-value lists of one value, uncompressed, as collectd's write_http posts them.
+value lists of one value, uncompressed, as collectd's write_http posts them. The files
+are those a site gets (``etc/archive.yaml``) unless ``--schemas small``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (  # noqa: E402
     BIN,
+    REPO,
+    add_schemas_option,
     rexmon_server,
     rrdcached_process,
     save,
+    schemas_for,
     scratch_directory,
     write_server_config,
 )
-from bench.ingest import SCHEMAS, STEP, push_round, round_bodies, value_of, verify  # noqa: E402
+from bench.ingest import STEP, push_round, round_bodies, value_of, verify  # noqa: E402
 from bench.ingest import metric_name as samples_name  # noqa: E402
 
 CLIENTS = 6
@@ -162,7 +166,7 @@ def with_carbon_section(config_path: Path) -> None:
     config_path.write_text(yaml.safe_dump(config))
 
 
-def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
+def bench_path(path: str, size: int, rounds: int, mode: str, schemas: Path) -> dict[str, Any]:
     base = int(time.time()) // STEP * STEP - (rounds + 2) * STEP
     times = [base + r * STEP for r in range(rounds)]
     seconds: list[float] = []
@@ -171,14 +175,14 @@ def bench_path(path: str, size: int, rounds: int, mode: str) -> dict[str, Any]:
         root.mkdir()
         with rrdcached_process(directory, root) if mode == "rrdcached" else nullcontext() as cached:
             if path == "carbon":
-                _, root, config_path = write_server_config(directory, SCHEMAS, cached)
+                _, root, config_path = write_server_config(directory, schemas, cached)
                 with_carbon_section(config_path)
                 with carbon_process(config_path) as port:
                     for number, when in enumerate(times):
                         seconds.append(carbon_round(port, size, number, when))
                         _report(path, mode, size, number, seconds[-1])
             else:
-                with rexmon_server(directory, SCHEMAS, rrdcached=cached) as server:
+                with rexmon_server(directory, schemas, rrdcached=cached) as server:
                     for number, when in enumerate(times):
                         if path == "collectd":
                             bodies = collectd_bodies(size, number, when)
@@ -211,12 +215,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--modes", default="direct")
     parser.add_argument("--paths", default="samples,collectd,carbon")
+    add_schemas_option(parser)
     args = parser.parse_args()
+    schemas = schemas_for(args.schemas, args.metrics)
     results = []
     for mode in args.modes.split(","):
         by_path = {}
         for path in args.paths.split(","):
-            by_path[path] = bench_path(path, args.metrics, args.rounds, mode)
+            by_path[path] = bench_path(path, args.metrics, args.rounds, mode, schemas)
             results.append(by_path[path])
         reference = by_path.get("samples")
         for path, figures in by_path.items():
@@ -231,7 +237,7 @@ def main() -> int:
                 f" lost {figures['samples_missing_or_wrong']}",
                 flush=True,
             )
-    save("carbon", {"results": results})
+    save("carbon", {"schemas": str(schemas.relative_to(REPO)), "results": results})
     return 1 if any(r["samples_missing_or_wrong"] for r in results) else 0
 
 

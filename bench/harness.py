@@ -3,6 +3,7 @@ behind a real rrdcached), figures printed and written to ``bench/results/<name>.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -29,6 +30,39 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 BIN = Path(sys.executable).parent
+SCHEMA_FILES = {
+    "shipped": REPO / "etc" / "archive.yaml",  # what a site gets: ~1.4 MB per metric
+    "small": REPO / "bench" / "archive-bench.yaml",  # ~13 KB per metric, for 100k files
+}
+
+
+def add_schemas_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schemas",
+        choices=sorted(SCHEMA_FILES),
+        default="shipped",
+        help="shipped: etc/archive.yaml (default); small: bench/archive-bench.yaml",
+    )
+
+
+def schemas_for(choice: str, metrics: int) -> Path:
+    """The schema file of ``--schemas``; exits with the figures when ``metrics`` files of
+    its catch-all would not fit in the scratch directory's free space."""
+    from rrdarchive.filesize import file_bytes, format_bytes
+    from rrdarchive.schemas import load_schemas
+
+    path = SCHEMA_FILES[choice]
+    per_metric = file_bytes(load_schemas(path).schemas[-1])
+    needed = per_metric * metrics * 1.1
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if needed > free:
+        raise SystemExit(
+            f"{metrics:,} metrics under {path.name} need {format_bytes(needed)} and"
+            f" {tempfile.gettempdir()} has {format_bytes(free)} free:"
+            " use fewer metrics or --schemas small"
+        )
+    print(f"schemas: {path.relative_to(REPO)} ({format_bytes(per_metric)} per metric)")
+    return path
 
 
 @dataclass

@@ -2,9 +2,11 @@
 sample verified in the files afterwards, against the naive baseline (one
 ``rrdtool.update`` call per sample) on the same workload in the same process.
 
-    .venv/bin/python bench/ingest.py [--sizes 1000,10000,100000] [--rounds 5]
+    .venv/bin/python bench/ingest.py [--sizes 1000,10000] [--rounds 5] [--schemas shipped]
 
-Round 0 creates the files and is reported apart; the steady rounds are the figure.
+Round 0 creates the files and is reported apart; the steady rounds are the figure. The
+files are those a site gets (``etc/archive.yaml``, ~1.4 MB each) unless ``--schemas
+small`` (13 KB each: 100,000 shipped files would need ~150 GB).
 """
 
 from __future__ import annotations
@@ -26,17 +28,19 @@ import rrdtool
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (  # noqa: E402
+    REPO,
+    add_schemas_option,
     percentile,
     remove,
     rexmon_server,
     rrdcached_process,
     save,
+    schemas_for,
     stored_values,
 )
 from rexmon.metric import metric_path  # noqa: E402
 
 STEP = 60
-SCHEMAS = Path(__file__).resolve().parent / "archive-bench.yaml"
 
 
 def metric_name(index: int) -> str:
@@ -105,7 +109,9 @@ def verify(
     return missing
 
 
-def bench_api(size: int, rounds: int, batch: int, clients: int, mode: str) -> dict[str, Any]:
+def bench_api(
+    size: int, rounds: int, batch: int, clients: int, mode: str, schemas: Path
+) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix=f"rexmon-bench-{mode}-"))
     base = int(time.time()) // STEP * STEP - (rounds + 2) * STEP
     times = [base + r * STEP for r in range(rounds)]
@@ -116,7 +122,7 @@ def bench_api(size: int, rounds: int, batch: int, clients: int, mode: str) -> di
         root = directory / "rrd"
         root.mkdir()
         with rrdcached_process(directory, root) if mode == "rrdcached" else _nothing() as cached:
-            with rexmon_server(directory, SCHEMAS, rrdcached=cached) as server:
+            with rexmon_server(directory, schemas, rrdcached=cached) as server:
                 for round_number, when in enumerate(times):
                     bodies = round_bodies(size, round_number, when, batch)
                     seconds, lat = push_round(server.url, server.token, bodies, clients)
@@ -148,7 +154,7 @@ def bench_api(size: int, rounds: int, batch: int, clients: int, mode: str) -> di
     }
 
 
-def bench_naive(size: int, rounds: int) -> dict[str, Any]:
+def bench_naive(size: int, rounds: int, schemas: Path) -> dict[str, Any]:
     """One ``rrdtool.update`` per sample on files made by the archive beforehand."""
     from rexmon.sample import Sample
     from rexmon.yamlconf import parse_yaml
@@ -159,7 +165,7 @@ def bench_naive(size: int, rounds: int) -> dict[str, Any]:
     base = int(time.time()) // STEP * STEP - (rounds + 2) * STEP
     times = [base + r * STEP for r in range(rounds)]
     try:
-        node = parse_yaml(f"root: {directory / 'rrd'}\nschemas: {SCHEMAS}\nmax_age: 30d\n")
+        node = parse_yaml(f"root: {directory / 'rrd'}\nschemas: {schemas}\nmax_age: 30d\n")
         with Archive(archive_config_from_node(node, directory)) as archive:
             archive.write([Sample(metric_name(i), times[0], value_of(i, 0)) for i in range(size)])
         paths = [str(metric_path(directory / "rrd", metric_name(i))) for i in range(size)]
@@ -190,21 +196,24 @@ class _nothing:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="1000,10000", help="100000 needs --schemas small")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=2500)
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--modes", default="direct,rrdcached")
+    add_schemas_option(parser)
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    schemas = schemas_for(args.schemas, max(sizes))
     results = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        naive = bench_naive(size, args.rounds)
+    for size in sizes:
+        naive = bench_naive(size, args.rounds, schemas)
         print(
             f"naive   {size:>7} metrics: {naive['steady_samples_per_s']:>9,} samples/s", flush=True
         )
         results.append(naive)
         for mode in args.modes.split(","):
-            figures = bench_api(size, args.rounds, args.batch, args.clients, mode)
+            figures = bench_api(size, args.rounds, args.batch, args.clients, mode, schemas)
             figures["ratio_to_naive"] = round(
                 figures["steady_samples_per_s"] / naive["steady_samples_per_s"], 2
             )
@@ -216,7 +225,7 @@ def main() -> int:
                 f" missing {figures['samples_missing_or_wrong']}",
                 flush=True,
             )
-    save("ingest", {"results": results})
+    save("ingest", {"schemas": str(schemas.relative_to(REPO)), "results": results})
     lost = sum(r["samples_missing_or_wrong"] for r in results)
     return 1 if lost else 0
 
