@@ -2,7 +2,7 @@
 against the slurpers' gzip JSON through ``/api/v1/samples``, in the same run: N metrics x
 R rounds each, every sample verified in the files afterwards (0 lost).
 
-    .venv/bin/python bench/carbon.py [--metrics 10000] [--rounds 6] [--modes direct] [--schemas shipped]
+    .venv/bin/python bench/carbon.py [--metrics 10000] [--rounds 6] [--schemas shipped]
 
 Each path gets a fresh archive; round 0 creates the files and is reported apart; the
 steady rounds are the figure. A carbon round is timed until every connection has been
