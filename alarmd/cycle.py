@@ -5,6 +5,8 @@
 the step of its file), evaluates every rule on it and advances the alarm's record with
 the effect of the downtimes covering the metric, triggering the flexible downtimes whose
 window holds a problem (one that appears then, or one already there when it opens).
+Check rules read the checks' newest results instead (read once per pass, from the
+database), and ``from-plugin`` levels the thresholds those results carry.
 Nothing is stored or sent here: the daemon stores the result in one transaction, then
 the outbox sends it.
 """
@@ -141,11 +143,9 @@ class Cycle:
             for rule in rules:
                 key = (rule.name, metric)
                 obs = None
-                if effect is Effect.SKIP:
-                    pass
-                elif rule.check:
+                if effect is not Effect.SKIP and rule.check:
                     obs = observe_check(rule, metric, checks.get(metric), now)
-                else:
+                elif effect is not Effect.SKIP:
                     concrete = self._concrete(rule, limits.get(metric))
                     obs = evaluate(concrete, metric, points, now, step)
                 advance = self.advance(key, Seen(obs, effect, covering), now)
