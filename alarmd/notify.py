@@ -26,7 +26,7 @@ from alarmd.credentials import scrub
 from alarmd.message import Message
 from alarmd.outbox import Outcome
 from alarmd.providers import load_apprise
-from alarmd.rules import Receiver
+from alarmd.receivers import Receiver
 
 log = logging.getLogger(__name__)
 

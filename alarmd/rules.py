@@ -17,12 +17,8 @@ from alarmd.checkrules import FROM_PLUGIN, state_conditions
 from alarmd.credentials import (
     lookup_chain,
     read_secrets_file,
-    redact,
-    scrub,
-    substitute,
-    url_secrets,
 )
-from alarmd.providers import load_apprise
+from alarmd.receivers import Receiver, UnsetSecret, parse_receiver
 from alarmd.threshold import Condition, parse_condition
 from rexmon.errors import ConfigError
 from rexmon.metric import glob_matcher, validate_metric_glob
@@ -115,16 +111,6 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Receiver:
-    """A named group of apprise URLs. ``urls`` hold secrets: show ``shown`` instead."""
-
-    name: str
-    urls: tuple[str, ...] = field(repr=False)
-    shown: tuple[str, ...] = ()
-    secrets: frozenset[str] = field(default=frozenset(), repr=False)
-
-
-@dataclass(frozen=True)
 class AlarmConfig:
     """Everything ``etc/alarms.yaml`` says."""
 
@@ -185,7 +171,7 @@ def _config(
             if not _NAME.match(name):
                 raise child.error("receiver names are letters, digits, '_', '-' and '.'")
             try:
-                receivers[name] = _receiver(name, child, lookup)
+                receivers[name] = parse_receiver(name, child, lookup)
             except UnsetSecret as exc:
                 unset[name] = exc.error
                 receivers[name] = Receiver(name, (), (), frozenset())
@@ -207,41 +193,6 @@ def _config(
         if not re.match(r"https?://[^/\s]+", base_url):
             raise node.error(f"expected an http:// or https:// URL, got {base_url!r}")
     return AlarmConfig(tuple(rules), receivers, base_url, root.source, warnings)
-
-
-class UnsetSecret(Exception):
-    """A receiver URL names a ``${VAR}`` that is not set: an error if a rule uses it."""
-
-    def __init__(self, error: ConfigError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def _receiver(name: str, node: Node, lookup: Mapping[str, str]) -> Receiver:
-    urls: list[str] = []
-    shown: list[str] = []
-    used: set[str] = set()
-    items = node.as_list() if isinstance(node.value, list) else [node]
-    for item in items:
-        try:
-            url, values = substitute(item.as_str(), lookup)
-        except KeyError as exc:
-            raise UnsetSecret(
-                item.error(
-                    f"${{{exc.args[0]}}} is not set (neither in the secrets file nor in the"
-                    " environment)"
-                )
-            ) from None
-        secrets = values | url_secrets(url)
-        display = scrub(redact(url), secrets)
-        if not _apprise_accepts(url):
-            raise item.error(f"not a URL apprise can send to: {display}")
-        urls.append(url)
-        shown.append(display)
-        used |= secrets
-    if not urls:
-        raise node.error("a receiver needs at least one URL")
-    return Receiver(name, tuple(urls), tuple(shown), frozenset(used))
 
 
 def _rule(node: Node, receivers: dict[str, Receiver], lookup: Mapping[str, str]) -> Rule:
@@ -354,7 +305,7 @@ def _targets(
         if "://" in text:
             text = f"{rule}[{index}]"
             try:
-                receivers[text] = _receiver(text, item, lookup)
+                receivers[text] = parse_receiver(text, item, lookup)
             except UnsetSecret as exc:
                 raise exc.error from None
         elif text not in receivers:
@@ -386,12 +337,6 @@ def _positive(text: str) -> int:
     if seconds <= 0:
         raise ValueError(f"expected a duration longer than 0s, got {text!r}")
     return seconds
-
-
-def _apprise_accepts(url: str) -> bool:
-    apprise = load_apprise()
-
-    return apprise.Apprise.instantiate(url) is not None
 
 
 __all__ = ["AlarmConfig", "ConfigError", "FlapPolicy", "Receiver", "Rule", "load_config"]
