@@ -129,6 +129,10 @@ def test_on_a_phone_a_finger_slides_to_zoom_and_the_hint_says_so(
     zoomed_to = read_field(page.locator("input[name=end]").input_value())  # type: ignore[attr-defined]
     assert 3600 < zoomed_to - zoomed_from < 12 * 3600, (zoomed_from, zoomed_to)
     assert page.locator("nav.presets a.current").count() == 0  # type: ignore[attr-defined]
+    for field in ("start", "end"):  # the whole time shows in the field, none cut off
+        width = PHONE["width"]
+        fits = f"e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= {width}"
+        assert page.eval_on_selector(f"input[name={field}]", fits), field  # type: ignore[attr-defined]
     page.screenshot(path=str(SHOTS / "phone-zoomed.png"), full_page=True)  # type: ignore[attr-defined]
     context.close()  # type: ignore[attr-defined]
 
