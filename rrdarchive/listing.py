@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from rexmon.errors import InvalidMetricName
@@ -96,3 +96,26 @@ def list_children(root: Path, parts: list[str]) -> tuple[list[str], list[str]]:
         elif parts and name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
             leaves.append(name[: -len(RRD_SUFFIX)])
     return sorted(branches), sorted(leaves)
+
+
+def scan_metrics(root: Path) -> Iterator[tuple[str, int]]:
+    """(metric id, mtime) of every RRD file below ``root``: a stat per file, no rrdtool
+    (the status page's snapshot of a whole site: 100k files in well under a second)."""
+    pending: list[tuple[str, list[str]]] = [(str(root), [])]
+    while pending:
+        directory, parts = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if is_component(name):
+                    pending.append((entry.path, [*parts, name]))
+            elif parts and name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
+                try:
+                    mtime = int(entry.stat(follow_symlinks=False).st_mtime)
+                except FileNotFoundError:
+                    continue
+                yield ".".join([*parts, name[: -len(RRD_SUFFIX)]]), mtime

@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,8 +34,9 @@ from alarmd import schema as alarm_schema
 from alarmd.record import AlarmRecord, record_from_dict
 from downtime import schema as downtime_schema
 from downtime.store import DowntimeStore
-from rexmon.metric import RRD_SUFFIX, glob_matcher, glob_prefix, is_component
+from rexmon.metric import glob_matcher, glob_prefix
 from rrdarchive.errors import ArchiveError
+from rrdarchive.listing import scan_metrics
 from web.services import Services, get_services
 from web.status.tree import (
     STALE_STEPS,
@@ -142,7 +140,7 @@ def current_snapshot() -> Snapshot:
 
 def build_snapshot(services: Services, now: float) -> Snapshot:
     began = time.perf_counter()
-    files = sorted(scan_files(services.config.archive.root))
+    files = sorted(scan_metrics(services.config.archive.root))
     checked, problems = _alarm_state(services)
     covering = DowntimeStore(services.engine).index(int(now), int(now) + 1)
     stale = _stale(services, files, now)
@@ -171,28 +169,6 @@ def build_snapshot(services: Services, now: float) -> Snapshot:
         listed,
         summarize(metrics),
     )
-
-
-def scan_files(root: Path) -> Iterator[tuple[str, int]]:
-    """(metric id, mtime) of every RRD file below ``root``; a stat per file, no rrdtool."""
-    pending: list[tuple[str, list[str]]] = [(str(root), [])]
-    while pending:
-        directory, parts = pending.pop()
-        try:
-            entries = list(os.scandir(directory))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            name = entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if is_component(name):
-                    pending.append((entry.path, [*parts, name]))
-            elif parts and name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
-                try:
-                    mtime = int(entry.stat(follow_symlinks=False).st_mtime)
-                except FileNotFoundError:
-                    continue
-                yield ".".join([*parts, name[: -len(RRD_SUFFIX)]]), mtime
 
 
 def _alarm_state(services: Services) -> tuple[set[str], dict[str, list[AlarmRecord]]]:
