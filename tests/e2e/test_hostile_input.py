@@ -36,7 +36,9 @@ XSS = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 DISK = "host.n1.disk.root.used_ratio"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUSH_TOKEN_ENDPOINTS = frozenset({"ingest.post_samples", "collectd.post_collectd"})  # bearer token
+PUSH_TOKEN_ENDPOINTS = frozenset(  # bearer token
+    {"ingest.post_samples", "collectd.post_collectd", "checks.post_checks"}
+)
 
 
 def rrd_files(root: Path) -> list[str]:
