@@ -50,6 +50,10 @@ class StoredCheck:
     def state(self) -> CheckState:
         return self.result.state
 
+    @property
+    def time(self) -> int:
+        return self.result.time
+
 
 @dataclass(frozen=True)
 class CheckChange:
@@ -103,11 +107,32 @@ class CheckStore:
         and how many there are."""
         table = schema.check_result
         not_ok = table.c.state != CheckState.OK.name
+        worst = sa.case(
+            {state.name: -state.rank for state in CheckState}, value=table.c.state, else_=0
+        )
+        query = sa.select(table).where(not_ok).order_by(worst, table.c.since).limit(limit)
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).where(not_ok)).scalar_one()
-            rows = connection.execute(sa.select(table).where(not_ok)).mappings().all()
-        found = sorted((_stored(row) for row in rows), key=lambda c: (-c.state.rank, c.since))
-        return found[:limit], int(total)
+            rows = connection.execute(query).mappings().all()
+        return [_stored(row) for row in rows], int(total)
+
+    def versions(self) -> dict[str, int]:
+        """check name -> the time of its newest result: what a reader that keeps the
+        checks needs to fetch only those that changed (see :meth:`get_many`)."""
+        table = schema.check_result
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(table.c.check_name, table.c.time))
+            return {row.check_name: row.time for row in rows}
+
+    def get_many(self, names: Sequence[str]) -> list[StoredCheck]:
+        table = schema.check_result
+        found = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(names), _SELECT_CHUNK):
+                chunk = list(names[start : start + _SELECT_CHUNK])
+                query = sa.select(table).where(table.c.check_name.in_(chunk))
+                found += [_stored(row) for row in connection.execute(query).mappings()]
+        return found
 
     def of_metric(self, metric: str) -> list[StoredCheck]:
         """The checks whose newest result sent ``metric`` (a plugin's checks are named by
