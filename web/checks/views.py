@@ -36,7 +36,7 @@ from web.auth.tokens import Token
 from web.auth.users import Role
 from web.errors import refusal
 from web.ingest.batch import BatchTooLarge
-from web.ingest.views import listed_rejections, read_request
+from web.ingest.views import answer_of, read_request
 from web.services import get_services
 
 bp = Blueprint("checks", __name__, template_folder="templates")
@@ -56,8 +56,8 @@ def post_checks() -> Any:
         return refusal(413, str(exc))
     except ValueError as exc:
         return refusal(400, str(exc))
-    results, rejected = _validated(items, token)
-    if items and not results and all(r.error.startswith("token ") for r in rejected):
+    results, rejected, forbidden = _validated(items, token)
+    if items and forbidden == len(items):
         return refusal(403, rejected[0].error)
     try:
         services.alarm_store.checks.submit(results, services.clock())
@@ -66,12 +66,7 @@ def post_checks() -> Any:
         response = refusal(503, "database unavailable, retry later")
         response.headers["Retry-After"] = "30"
         return response
-    listed = listed_rejections(rejected)
-    answer: dict[str, Any] = {"accepted": len(results), "rejected": [r.to_json() for r in listed]}
-    if len(listed) < len(rejected):
-        answer["rejected_total"] = len(rejected)
-        answer["rejected_omitted"] = len(rejected) - len(listed)
-    return jsonify(answer)
+    return jsonify(answer_of(len(results), rejected))
 
 
 @bp.get("/api/v1/checks")
@@ -171,8 +166,10 @@ def _texts_bounded(item: Any) -> Any:
     }
 
 
-def _validated(items: list[Any], token: Token) -> tuple[list[CheckResult], list[Rejection]]:
+def _validated(items: list[Any], token: Token) -> tuple[list[CheckResult], list[Rejection], int]:
+    """The valid results the token may send, the rejections, how many the token forbade."""
     results, rejected = [], []
+    forbidden = 0
     for index, item in enumerate(items):
         name = item.get("check") if isinstance(item, dict) else None
         shown = name if isinstance(name, str) and len(name) <= 255 else None
@@ -186,6 +183,7 @@ def _validated(items: list[Any], token: Token) -> tuple[list[CheckResult], list[
             rejected.append(
                 Rejection(index, shown, f"token {token.name!r} may write only {allowed}")
             )
+            forbidden += 1
             continue
         results.append(result)
-    return results, rejected
+    return results, rejected, forbidden

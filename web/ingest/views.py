@@ -102,12 +102,17 @@ def _store(batch: Batch, token: Token, services: Services) -> Any:
             batch.rejected.append(rejection)
     accepted = sum(verdict.stored for verdict in verdicts)
     services.counters.count_samples(accepted, len(batch.rejected))
-    listed = listed_rejections(batch.rejected)
+    return jsonify(answer_of(accepted, batch.rejected))
+
+
+def answer_of(accepted: int, rejected: list[Rejection]) -> dict[str, Any]:
+    """A write's answer: how many were accepted, and the rejections by index."""
+    listed = listed_rejections(rejected)
     answer: dict[str, Any] = {"accepted": accepted, "rejected": [r.to_json() for r in listed]}
-    if len(listed) < len(batch.rejected):  # only then, so the usual answer stays as it was
-        answer["rejected_total"] = len(batch.rejected)
-        answer["rejected_omitted"] = len(batch.rejected) - len(listed)
-    return jsonify(answer)
+    if len(listed) < len(rejected):  # only then, so the usual answer stays as it was
+        answer["rejected_total"] = len(rejected)
+        answer["rejected_omitted"] = len(rejected) - len(listed)
+    return answer
 
 
 def listed_rejections(rejected: list[Rejection]) -> list[Rejection]:
