@@ -17,7 +17,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from downtime.store import DowntimeStore
 from rexmon.errors import InvalidMetricName
@@ -123,6 +123,8 @@ def list_metrics() -> Any:
 @require(Role.VIEWER)
 def metric_page(metric: str) -> Any:
     services = get_services()
+    if _a_check_not_a_metric(services, metric):  # a check rule's alarm links here too
+        return redirect(url_for("checks.check_page", name=metric))
     try:
         picture = _prepare(services, [metric])
     except BadQuery as exc:
@@ -185,6 +187,15 @@ def _answer(names: list[str], kind: str) -> Any:
         return refusal(500, f"the archive could not answer: {exc.message}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return _cached(response, tag)
+
+
+def _a_check_not_a_metric(services: Services, name: str) -> bool:
+    try:
+        return (
+            not services.archive.exists(name) and services.alarm_store.checks.get(name) is not None
+        )
+    except InvalidMetricName:
+        return False
 
 
 def _prepare(services: Services, names: list[str]) -> Picture:

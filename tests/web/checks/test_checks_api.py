@@ -248,6 +248,9 @@ def test_the_check_page_shows_state_text_perfdata_and_history_escaped(
     assert "/metric/nagios.node01.disk_root.root_bytes" in page.text
     assert "first result" in page.text and "~:8000000000" in page.text
     assert requests.get(f"{server.url}/checks/nagios.none.x", timeout=30).status_code == 404
+    # a check rule's alarm links to /metric/<check>: a check has no graph, so it leads here
+    linked = requests.get(f"{server.url}/metric/nagios.node01.disk_root", timeout=30)
+    assert linked.url.endswith("/checks/nagios.node01.disk_root") and linked.status_code == 200
 
 
 def test_failing_checks_show_on_the_status_host_and_metric_pages(
