@@ -35,7 +35,7 @@ from web.auth.guard import require
 from web.auth.tokens import Token
 from web.auth.users import Role
 from web.errors import refusal
-from web.ingest.batch import BatchTooLarge
+from web.ingest.batch import BatchTooLarge, MalformedBatch
 from web.ingest.views import answer_of, read_request
 from web.services import get_services
 
@@ -46,16 +46,11 @@ log = logging.getLogger(__name__)
 @bp.post("/api/v1/checks")
 def post_checks() -> Any:
     services = get_services()
-    read = read_request(services)
+    limit = services.config.web.max_samples
+    read = read_request(services, lambda body: _checks_list(body, limit))
     if isinstance(read, Response):
         return read
-    token, body = read
-    try:
-        items = _checks_list(body, services.config.web.max_samples)
-    except BatchTooLarge as exc:
-        return refusal(413, str(exc))
-    except ValueError as exc:
-        return refusal(400, str(exc))
+    token, items = read
     results, rejected, forbidden = _validated(items, token)
     if items and forbidden == len(items):
         return refusal(403, rejected[0].error)
@@ -142,12 +137,12 @@ def _checks_list(body: bytes, limit: int) -> list[Any]:
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"body is not JSON: {exc}") from None
+        raise MalformedBatch(f"body is not JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
-        raise ValueError('expected a JSON object {"checks": [...]}')
+        raise MalformedBatch('expected a JSON object {"checks": [...]}')
     unknown = set(document) - {"checks"}
     if unknown:
-        raise ValueError(f"unknown top-level field(s): {', '.join(sorted(unknown))}")
+        raise MalformedBatch(f"unknown top-level field(s): {', '.join(sorted(unknown))}")
     items: list[Any] = document["checks"]
     if len(items) > limit:
         raise BatchTooLarge(f"{len(items)} check results in one request, at most {limit} allowed")

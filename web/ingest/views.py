@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -27,6 +27,7 @@ from web.services import Services, get_services
 MAX_LISTED = 1000  # permanent rejections listed in an answer; more are only counted
 
 bp = Blueprint("ingest", __name__)
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -43,22 +44,17 @@ def ingest(parse: Callable[[bytes], Batch]) -> Any:
     the durable write, and the answer. ``/api/v1/samples`` and ``/api/v1/collectd``
     differ only in ``parse``."""
     services = get_services()
-    read = read_request(services)
+    read = read_request(services, parse)
     if isinstance(read, Response):
         return read
-    token, body = read
-    try:
-        batch = parse(body)
-    except BatchTooLarge as exc:
-        return refusal(413, str(exc))
-    except MalformedBatch as exc:
-        return refusal(400, str(exc))
+    token, batch = read
     return _store(batch, token, services)
 
 
-def read_request(services: Services) -> tuple[Token, bytes] | Response:
-    """The token and the decompressed body of a write request, or the refusal (401, 400,
-    413) to answer instead."""
+def read_request(services: Services, parse: Callable[[bytes], T]) -> tuple[Token, T] | Response:
+    """The token and the parsed body of a write request, or the refusal to answer instead:
+    401 for the token, 413 over the size limit, 400 for a body unreadable as a whole
+    (``parse`` raises BatchTooLarge or MalformedBatch, as decompression does)."""
     token = _authenticate(services.tokens.find)
     if isinstance(token, Response):
         return token
@@ -69,7 +65,7 @@ def read_request(services: Services) -> tuple[Token, bytes] | Response:
         # saying so: a cut batch must not be taken for the whole one
         return refusal(413, f"body is larger than {limit} bytes")
     try:
-        return token, decompress(raw, request.content_encoding or "", limit)
+        return token, parse(decompress(raw, request.content_encoding or "", limit))
     except BatchTooLarge as exc:
         return refusal(413, str(exc))
     except MalformedBatch as exc:

@@ -197,3 +197,16 @@ def test_a_schemas_own_bounds_win_over_a_samples_hints(rexmon_server: RexmonServ
     path = metric_path(rexmon_server.archive_root, "host.n1.cpu.user_ratio")
     assert info_field(path, "ds[value].min") == "0.0000000000e+00"
     assert info_field(path, "ds[value].max") == "1.0000000000e+00"
+
+
+def test_a_hint_at_odds_with_the_schemas_bound_is_dropped_not_made_an_empty_range(
+    rexmon_server: RexmonServer,
+) -> None:
+    # the shipped schemas give host.*.net.*_bytes_total min 0 and no max: a max of -1 would
+    # leave no value storable, so the file keeps the schema's bounds alone
+    now = aligned_now()
+    sample = {"metric": "host.n1.net.eth0_bytes_total", "time": now, "value": 5, "max": -1}
+    assert push(rexmon_server, [sample]).json()["accepted"] == 1
+    path = metric_path(rexmon_server.archive_root, "host.n1.net.eth0_bytes_total")
+    assert info_field(path, "ds[value].min") == "0.0000000000e+00"
+    assert info_field(path, "ds[value].max") == "NaN"
