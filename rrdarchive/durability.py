@@ -15,6 +15,9 @@ every sample in this process's log reaches its RRD file before the log is droppe
   daemon refuses, a sample it chokes on): the metrics at fault are found by halving, their
   samples set aside under ``damaged/`` and logged, and the rest is replayed; damaged
   bytes of a segment are kept there too. A failed replay never keeps the archive shut;
+- samples reach the log after rrdcached took them, so a write checks the daemon is still
+  the one that took them once the log holds them, and replays the log again if not
+  (see :meth:`LogKeeper.log`);
 - a background thread FLUSHes the files of closed segments, over a connection of its own
   so that writers are not held up, and drops a segment only if the connection its samples
   went over still answers afterwards: a restarted daemon breaks every connection, so an
@@ -96,18 +99,27 @@ class LogKeeper:
         self._thread.start()
 
     def log(self, samples: Sequence[Sample], epoch: int) -> None:
-        """Append samples rrdcached accepted on connection ``epoch``; durable on return."""
+        """Append samples rrdcached accepted on connection ``epoch``; durable on return.
+
+        The daemon that took them may have died before the log held them, and another
+        process may have replayed the log since, without them, and gone on writing: they
+        would then be lost behind the client's next sample. A PING on the same connection
+        after the fsync proves the daemon outlived it (any later replay reads them);
+        otherwise the whole log is sent again before the samples are acknowledged."""
         self._wal.append(samples, epoch)
+        if self._client.ping() != epoch:
+            self._recover(always=True)
 
     def recover_if_reconnected(self) -> None:
         """Before a write: if the writers' connection is new, replay the whole log."""
         if self._client.ping() != self._recovered_epoch:
             self._recover()
 
-    def _recover(self) -> None:
+    def _recover(self, *, always: bool = False) -> None:
+        """Replay the log unless it was already on this connection (or ``always``)."""
         with self._lock:
             epoch = self._client.ping()
-            if epoch == self._recovered_epoch:
+            if epoch == self._recovered_epoch and not always:
                 return
             began = time.monotonic()
             own = self._wal.closed_segments(rotate=True)

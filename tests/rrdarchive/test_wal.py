@@ -201,6 +201,41 @@ def test_trimming_sends_the_log_again_when_rrdcached_restarted_since(
     assert list((tmp_path / "wal").glob("*.wal")) == []
 
 
+def test_a_batch_whose_daemon_died_before_the_log_held_it_is_replayed_before_its_answer(
+    rrdcached: Rrdcached, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rrdcached takes a batch, then dies before the log holds it; a new process replays the
+    log (without that batch) and goes on writing. Unless the first process sends the batch
+    again before answering, the client's next sample reaches the file first and the batch
+    then looks stored to every replay (the fault harness lost 333 samples so)."""
+    root, wal = rrdcached.base_dir, tmp_path / "wal"
+    config = ArchiveConfig.simple(root, rrdcached=rrdcached.address, wal=wal)
+    old = Archive(config, clock=lambda: NOW)
+    assert old.write([Sample("a.b", T0 + 60, 1.0)]) == [STORED]  # creates the file
+    new: list[Archive] = []
+    append = WriteAheadLog.append
+
+    def die_first(self: WriteAheadLog, samples: list[Sample], epoch: int) -> None:
+        if not new:  # between rrdcached's answer and the log's fsync
+            rrdcached.kill()
+            rrdcached.start()
+            new.append(Archive(config, clock=lambda: NOW))  # replays the log as it is now
+        append(self, samples, epoch)
+
+    monkeypatch.setattr(WriteAheadLog, "append", die_first)
+    assert old.write([Sample("a.b", T0 + 120, 2.0)]) == [STORED]
+    monkeypatch.setattr(WriteAheadLog, "append", append)
+    assert new[0].write([Sample("a.b", T0 + 180, 3.0)]) == [STORED]  # the client's next push
+    new[0].close()
+    old.close()
+    rrdcached.stop()
+    assert known_values(metric_path(root, "a.b"), T0, T0 + 180) == {
+        T0 + 60: 1.0,
+        T0 + 120: 2.0,
+        T0 + 180: 3.0,
+    }
+
+
 def test_the_log_is_trimmed_while_the_archive_runs(rrdcached: Rrdcached, tmp_path: Path) -> None:
     wal = tmp_path / "wal"
     config = ArchiveConfig.simple(rrdcached.base_dir, rrdcached=rrdcached.address, wal=wal)
