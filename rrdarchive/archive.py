@@ -258,9 +258,12 @@ class Archive:
         """Metric ids with a file that match ``glob``, sorted."""
         return list_metrics(self.config.root, glob)
 
-    def children(self, parts: Sequence[str]) -> tuple[list[str], list[str]]:
-        """Directories and metrics right below the metric-id prefix ``parts``, sorted."""
-        return list_children(self.config.root, list(parts))
+    def children(
+        self, parts: Sequence[str], only: str | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Directories and metrics right below the metric-id prefix ``parts``, sorted
+        (``only``: that name alone, without listing the rest)."""
+        return list_children(self.config.root, list(parts), only)
 
     def info(self, metric: str) -> dict[str, Any]:
         """Step, DS type, heartbeat, bounds, archives and last update of a metric's RRD."""

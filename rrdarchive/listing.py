@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -75,13 +76,24 @@ def _walk(
                 found.append(metric)
 
 
-def list_children(root: Path, parts: list[str]) -> tuple[list[str], list[str]]:
+def list_children(
+    root: Path, parts: list[str], only: str | None = None
+) -> tuple[list[str], list[str]]:
     """The names below the node ``parts`` (a metric id's first components): the
     directories that can hold metrics, and the metrics that end there (``.rrd`` files;
     none at the top level, where no metric id ends). Both sorted; a missing node has none.
-    Graphite's ``metrics/find`` walks the archive with this, one level at a time."""
+    Graphite's ``metrics/find`` walks the archive with this, one level at a time.
+    ``only``: just that name, looked up by two stats instead of a listing (a path's
+    literal last component: ``host.*.cpu.user`` asks this of every host)."""
     if not all(is_component(part) for part in parts) or len(parts) >= MAX_COMPONENTS:
         return [], []
+    if only is not None:
+        if not is_component(only):
+            return [], []
+        node = root.joinpath(*parts, only)
+        branch = len(parts) < MAX_COMPONENTS - 1 and _is_real_dir(node)
+        leaf = bool(parts) and node.with_name(only + RRD_SUFFIX).is_file()
+        return [only] if branch else [], [only] if leaf else []
     try:
         entries = list(os.scandir(root.joinpath(*parts)))
     except (FileNotFoundError, NotADirectoryError):
@@ -96,6 +108,14 @@ def list_children(root: Path, parts: list[str]) -> tuple[list[str], list[str]]:
         elif parts and name.endswith(RRD_SUFFIX) and is_component(name[: -len(RRD_SUFFIX)]):
             leaves.append(name[: -len(RRD_SUFFIX)])
     return sorted(branches), sorted(leaves)
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A directory, not a symlink to one (as the listing's ``is_dir(follow_symlinks=False)``)."""
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def scan_metrics(root: Path) -> Iterator[tuple[str, int]]:

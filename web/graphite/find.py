@@ -22,7 +22,7 @@ MAX_PATTERN = 512
 _PATTERN_CHARS = re.compile(r"[A-Za-z0-9_\-.*?\[\]{},!]+\Z", re.ASCII)
 _LITERAL = re.compile(r"[A-Za-z0-9_-]+\Z", re.ASCII)
 
-Children = Callable[[list[str]], tuple[list[str], list[str]]]
+Children = Callable[[list[str], str | None], tuple[list[str], list[str]]]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def find_nodes(children: Children, pattern: str, limit: int = 100_000) -> list[F
             if literal and not last:  # no listing: the next level's finds it missing
                 below.append([*node, component])
                 continue
-            branches, leaves = children(node)
+            branches, leaves = children(node, component if literal else None)
             if literal:
                 names_b = [component] if component in branches else []
                 names_l = [component] if component in leaves else []
