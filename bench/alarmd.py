@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/alarmd.py [--sizes 1000,10000,100000] [--cycles 3]
                                      [--work /tmp/rexmon-bench-alarmd] [--budget 270]
+                                     [--schemas shipped|small]
 
 Two rules match every metric (a last-value test and an ``avg(5m)`` window), so N pairs
-are N/2 RRD files (``bench/archive-bench.yaml``: 1m step, about 13 KB each), created
+are N/2 RRD files (``--schemas``: the shipped ``etc/archive.yaml`` by default, about
+1.4 MB each; ``small`` is ``bench/archive-bench.yaml``, 1m step, about 13 KB each), created
 once under ``--work`` and reused by later runs. Each cycle writes one new sample per
 metric (not timed) and then times :meth:`Daemon.tick` against the real archive and a
 real SQLite database: listing, one fetch per metric, evaluation, transitions, storing
@@ -32,7 +34,7 @@ from alarmd.daemon import Daemon  # noqa: E402
 from alarmd.leader import AlwaysLeader  # noqa: E402
 from alarmd.notify import Notifier  # noqa: E402
 from alarmd.rules import parse_config  # noqa: E402
-from bench.harness import remove, save  # noqa: E402
+from bench.harness import add_schemas_option, remove, save, schemas_for  # noqa: E402
 from downtime.store import DowntimeStore  # noqa: E402
 from rexmon.database import open_database  # noqa: E402
 from rexmon.sample import Sample  # noqa: E402
@@ -42,7 +44,6 @@ from rrdarchive.schemas import load_schemas  # noqa: E402
 
 STEP = 60
 HISTORY = 10  # samples written before the first cycle
-SCHEMAS = Path(__file__).resolve().parent / "archive-bench.yaml"
 RULES = """
 rules:
   - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
@@ -66,11 +67,11 @@ def value_of(index: int, cycle: int) -> float:
     return float((index * 7 + cycle * 13) % 1000)
 
 
-def prepare(root: Path, metrics: int, clock: Clock) -> tuple[Archive, float]:
+def prepare(root: Path, metrics: int, clock: Clock, schemas: Path) -> tuple[Archive, float]:
     """The archive of ``metrics`` files with some history; returns it and set-up seconds."""
     started = time.perf_counter()
     marker = root / "last-write"
-    archive = Archive(ArchiveConfig(root.resolve(), load_schemas(SCHEMAS)), clock)
+    archive = Archive(ArchiveConfig(root.resolve(), load_schemas(schemas)), clock)
     if marker.exists():
         clock.now = float(marker.read_text()) + STEP
         return archive, time.perf_counter() - started
@@ -91,11 +92,11 @@ def write(archive: Archive, metrics: int, cycle: int, clock: Clock, root: Path) 
     (root / "last-write").write_text(str(now))
 
 
-def measure(work: Path, pairs: int, cycles: int) -> dict[str, Any]:
+def measure(work: Path, pairs: int, cycles: int, schemas: Path) -> dict[str, Any]:
     metrics = pairs // 2
-    root = work / f"rrd-{pairs}"
+    root = work / f"rrd-{schemas.stem}-{pairs}"
     clock = Clock(0.0)
-    archive, setup = prepare(root, metrics, clock)
+    archive, setup = prepare(root, metrics, clock, schemas)
     database = work / f"alarmd-{pairs}.db"
     remove(database.parent / (database.name + "-wal"))
     database.unlink(missing_ok=True)
@@ -156,6 +157,7 @@ def measure(work: Path, pairs: int, cycles: int) -> dict[str, Any]:
     return {
         "pairs": pairs,
         "metrics": metrics,
+        "schemas": schemas.name,
         "setup_seconds": round(setup, 1),
         "first_cycle_seconds": round(first["cycle"], 3),
         "cycle_seconds_median": round(steady, 3),
@@ -175,16 +177,19 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rexmon-bench-alarmd"))
     parser.add_argument("--budget", type=float, default=270.0, help="seconds for all sizes")
+    add_schemas_option(parser)
     args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    schemas = schemas_for(args.schemas, max(sizes) // 2)
     args.work.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + args.budget
     results: list[dict[str, Any]] = []
     skipped: list[str] = []
-    for pairs in (int(size) for size in args.sizes.split(",")):
+    for pairs in sizes:
         if results:  # extrapolate this size's cost from the last one, linearly
             last = results[-1]
             per_pair = (last["setup_seconds"] + 6 * last["cycle_seconds_max"]) / last["pairs"]
-            fresh = not (args.work / f"rrd-{pairs}" / "last-write").exists()
+            fresh = not (args.work / f"rrd-{schemas.stem}-{pairs}" / "last-write").exists()
             estimate = pairs * (
                 per_pair if fresh else 6 * last["cycle_seconds_max"] / last["pairs"]
             )
@@ -193,7 +198,7 @@ def main() -> None:
                 print(f"skipping {pairs} pairs: about {estimate:.0f}s, over the budget")
                 continue
         print(f"{pairs} pairs ...", flush=True)
-        figures = measure(args.work, pairs, args.cycles)
+        figures = measure(args.work, pairs, args.cycles, schemas)
         results.append(figures)
         print(
             f"  {figures['pairs']:>7} pairs ({figures['metrics']} files): cycle"
