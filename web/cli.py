@@ -27,6 +27,7 @@ from rexmon.logs import FORMATS, LOG_FORMAT_ENV
 from rexmon.metric import sanitize_component, validate_glob
 from web.auth.tokens import add_token_entry, digest_token, new_token
 from web.config import ServerConfig, load_server_config, load_tokens
+from web.dashboards.loader import load_dashboards
 from web.demo import prepare_demo_site
 from web.slowclients import THREADS
 
@@ -88,6 +89,16 @@ def check_config(cli: WebCli) -> None:
     click.echo(f"  archive root: {config.archive.root}")
     click.echo(f"  push tokens: {len(load_tokens(config.web))}")
     click.echo(f"  alarm rules: {len(rules.rules)} from {rules_file}")
+    dashboards_file = config.web.dashboards_file
+    if dashboards_file is not None and dashboards_file.exists():
+        try:
+            dashboards = load_dashboards(dashboards_file).dashboards
+        except RexmonError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"  dashboards: {len(dashboards)} from {dashboards_file}")
+        for name, dashboard in dashboards.items():
+            variables = ", ".join(dashboard.variables) or "none"
+            click.echo(f"    {name} [{dashboard.category}] variables: {variables}")
 
 
 @main.command()

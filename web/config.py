@@ -23,6 +23,7 @@ from web.proxies import Network, networks_from_node
 SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd", "carbon"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_SAMPLES = 100_000
+DASHBOARDS = "dashboards.yaml"  # next to the config file unless web.dashboards_file says
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class WebConfig:
     proxies: int = 0  # reverse proxies in front that append X-Forwarded-For
     # direct peers believed when they send X-Forwarded-* or the auth.trusted_header
     trusted_proxies: tuple[Network, ...] = networks_from_node(None)
+    # named pages of graphs (docs/dashboards.md); an absent file means none
+    dashboards_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,10 @@ def load_server_config(path: Path | str) -> ServerConfig:
 
 def _web(node: Node | None, base_dir: Path) -> WebConfig:
     if node is None:
-        return WebConfig(secret_key_file=base_dir / "../var/secret-key")
+        return WebConfig(
+            secret_key_file=base_dir / "../var/secret-key",
+            dashboards_file=base_dir / DASHBOARDS,
+        )
     node.mapping(
         {
             "secret_key_file",
@@ -76,6 +82,7 @@ def _web(node: Node | None, base_dir: Path) -> WebConfig:
             "auth",
             "proxies",
             "trusted_proxies",
+            "dashboards_file",
         }
     )
     secret, size, tokens, tokens_file = (
@@ -90,6 +97,12 @@ def _web(node: Node | None, base_dir: Path) -> WebConfig:
         auth=auth_config_from_node(node.get("auth"), base_dir),
         proxies=proxies.as_int(low=0, high=5) if (proxies := node.get("proxies")) else 0,
         trusted_proxies=networks_from_node(node.get("trusted_proxies")),
+        dashboards_file=base_dir
+        / (
+            dashboards.as_str()
+            if (dashboards := node.get("dashboards_file"))
+            else "dashboards.yaml"
+        ),
     )
 
 
