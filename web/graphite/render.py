@@ -119,7 +119,7 @@ def datapoints(
         stamps, values = _consolidate(series, request.max_data_points, span)
     pairs = list(zip(values, stamps, strict=True))
     if request.no_null_points:
-        pairs = [pair for pair in pairs if pair[0] is not None]
+        pairs = [pair for pair in pairs if pair[0] is not None and math.isfinite(pair[0])]
     return pairs
 
 

@@ -56,6 +56,10 @@ def test_no_null_points_leaves_unknown_points_out(graphite_server: RexmonServer)
     assert series["datapoints"] == [[v, last - 60 * (3 - i)] for i, v in enumerate(values)]
     assert render(graphite_server, target=f"removeAboveValue({CPU_A}, 0)", noNullPoints="1",
                   **{"from": "-1h"}).json() == []  # fmt: skip
+    # a function's inf is unknown too: left out, not written as null
+    (huge,) = render(graphite_server, target=f"scale({CPU_A}, 1e308)", noNullPoints="1",
+                     **{"from": "-1h"}).json()  # fmt: skip
+    assert huge["datapoints"] == [[1e308, last - 180]]
 
 
 def test_max_data_points_averages_buckets_stamped_at_their_end(
