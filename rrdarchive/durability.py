@@ -25,7 +25,9 @@ every sample in this process's log reaches its RRD file before the log is droppe
   Otherwise the segment is replayed first. Before dropping it, each file's last update is
   read: rrdcached answers a FLUSH with success even when it could not write a damaged
   file, and drops the values. The samples of such files are kept in a held segment, which
-  the next process to start replays (see ``WriteAheadLog.hold``).
+  the next process to start replays (see ``WriteAheadLog.hold``);
+- a file that rrdcached was killed in the middle of updating is repaired before the replay
+  sends it anything (see ``torn``): the replay would otherwise apply that update twice.
 
 Replaying goes through the archive's own write path (``Writer.replay``), where a sample at or
 before the file's last update counts as stored, so replays are idempotent. For the same
@@ -53,6 +55,7 @@ from rrdarchive.config import ArchiveConfig
 from rrdarchive.errors import ArchiveError, Cause, read_failure
 from rrdarchive.rrd import Rrd
 from rrdarchive.rrdcached import RrdcachedClient
+from rrdarchive.torn import repair_torn
 from rrdarchive.wal import Segment, WriteAheadLog, note_latest
 from rrdarchive.walformat import DAMAGED, keep_damage, read_segment
 from rrdarchive.writer import Writer
@@ -240,6 +243,7 @@ class LogKeeper:
                         if path not in settling
                         for s in read_segment(path, live=True).samples
                     ]
+                    repair_torn(self._root, samples + others)  # before anything is sent
                     aside |= self._replay_contained(samples + others, aside)
                     epochs.add(self._client.epoch)
                     report.segments = len(settling | set(self._wal.segment_paths()))
