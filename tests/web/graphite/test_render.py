@@ -60,6 +60,13 @@ def test_no_null_points_leaves_unknown_points_out(graphite_server: RexmonServer)
     (huge,) = render(graphite_server, target=f"scale({CPU_A}, 1e308)", noNullPoints="1",
                      **{"from": "-1h"}).json()  # fmt: skip
     assert huge["datapoints"] == [[1e308, last - 180]]
+    # and without noNullPoints it is written as null (JSON has no Infinity)
+    answer = render(graphite_server, target=f"scale({CPU_A}, 1e308)", **{"from": "-1h"})
+    assert "Infinity" not in answer.text and "NaN" not in answer.text
+    (written,) = answer.json()
+    assert [point for point in written["datapoints"] if point[0] is not None] == [
+        [1e308, last - 180]
+    ]
 
 
 def test_max_data_points_averages_buckets_stamped_at_their_end(
