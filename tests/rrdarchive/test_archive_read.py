@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,27 @@ def test_fetch_many_and_combine_give_what_fetching_each_gives(archive: Archive) 
     )
     with pytest.raises(ValueError):
         archive.combine(metrics, "median", T0, last, 60)
+
+
+def test_reading_many_metrics_again_and_again_keeps_no_memory(archive: Archive) -> None:
+    """python-rrdtool's xport keeps every answer alive (see ``drop_leaked_references``):
+    a Graphite render of 100 series x 1 day kept 5 MB, a worker grew without end."""
+    metrics = ["host.n1.load", "host.n2.load"]
+    reads = [  # every read of the archive that goes through xport
+        lambda: archive.fetch_many(metrics, T0, T0 + 1800, 60),
+        lambda: archive.combine(metrics, "sum", T0, T0 + 1800, 60),
+        lambda: archive.xport(metrics, T0, T0 + 1800, 30),
+    ]
+    for read in reads:
+        read()  # caches and free lists filled
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(200):
+            for read in reads:
+                read()
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 20_000, f"{(after - before) / 600:.0f} bytes kept per read"
