@@ -83,9 +83,18 @@ class Schema:
         high = "U" if high_bound is None else repr(high_bound)
         args = ["--step", str(self.step), f"DS:value:{ds_type.value}:{self.heartbeat}:{low}:{high}"]
         for tier in self.tiers:
-            for cf in self.consolidation:
-                args.append(f"RRA:{cf}:{self.xff!r}:{tier.resolution // self.step}:{tier.rows}")
+            per_row = tier.resolution // self.step
+            for cf in self.consolidation if per_row > 1 else self.single_point:
+                args.append(f"RRA:{cf}:{self.xff!r}:{per_row}:{tier.rows}")
         return args
+
+    @property
+    def single_point(self) -> tuple[str, ...]:
+        """The functions of a tier of one point per row: any function of one point is that
+        point, so one RRA holds them all (AVERAGE if asked for, else the first), instead
+        of copies that make the finest tier, the largest, two or three times as big.
+        rrdtool reads such a file's MIN or MAX at the next tier's resolution."""
+        return ("AVERAGE",) if "AVERAGE" in self.consolidation else self.consolidation[:1]
 
     @property
     def finest_keep(self) -> int:

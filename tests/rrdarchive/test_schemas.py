@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,19 @@ def test_a_pinned_type_wins_over_the_sample_hint_and_gauge_is_the_default() -> N
 
 
 def test_create_args_describe_the_ds_and_one_rra_per_tier_and_function() -> None:
+    """The tier of one point per row has one RRA: every function of one point is equal."""
     cpu = schemas(GOOD).schemas[0]
     assert cpu.create_args(DsType.GAUGE) == [
         "--step",
         "30",
         "DS:value:GAUGE:60:0.0:100.0",
         "RRA:AVERAGE:0.2:1:2880",
-        "RRA:LAST:0.2:1:2880",
         "RRA:AVERAGE:0.2:10:8640",
         "RRA:LAST:0.2:10:8640",
+    ]
+    without_average = replace(cpu, consolidation=("MAX", "LAST"))
+    assert [a for a in without_average.create_args(DsType.GAUGE) if ":1:" in a] == [
+        "RRA:MAX:0.2:1:2880"
     ]
 
 
