@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -135,9 +135,14 @@ def rrdcached_process(directory: Path, root: Path) -> Iterator[str]:
 
 
 def write_server_config(
-    directory: Path, schemas: Path, rrdcached: str | None = None, max_new_metrics: int = 0
+    directory: Path,
+    schemas: Path,
+    rrdcached: str | None = None,
+    max_new_metrics: int = 0,
+    extra_tokens: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, Path, Path]:
-    """A server config under ``directory`` with one push token: (token, root, config path).
+    """A server config under ``directory`` with one push token: (token, root, config path),
+    and the ``extra_tokens`` entries (a fleet's, one per node).
 
     The benchmarks create far more metrics than a token may by default in an hour, so the
     token's ``max_new_metrics`` quota is off (0) unless asked for.
@@ -162,7 +167,8 @@ def write_server_config(
                     "digest": digest_token(token),
                     "metrics": ["*"],
                     "max_new_metrics": max_new_metrics,
-                }
+                },
+                *extra_tokens,
             ],
         },
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = (
     "ingest.py",
+    "fleet.py",
     "carbon.py",
     "slurpers.py",
     "alarmd.py",

@@ -117,6 +117,12 @@ class Archive:
 
     # -- reading ------------------------------------------------------------------------
 
+    @property
+    def log_syncs(self) -> int | None:
+        """fsyncs of this process's write-ahead log so far (concurrent writes share them:
+        group commit); None without the log."""
+        return None if self._keeper is None else self._keeper.syncs
+
     def last(self, metric: str) -> tuple[int, float | None] | None:
         """The last update (time, value as fed) of a metric, or None if it has no file."""
         path = self._existing(metric)

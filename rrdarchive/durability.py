@@ -113,6 +113,11 @@ class LogKeeper:
         if self._client.ping() != epoch:
             self._recover(always=True)
 
+    @property
+    def syncs(self) -> int:
+        """fsyncs of the log so far: fewer than appends when writers share them."""
+        return self._wal.syncs
+
     def recover_if_reconnected(self) -> None:
         """Before a write: if the writers' connection is new, replay the whole log."""
         if self._client.ping() != self._recovered_epoch:
