@@ -22,6 +22,7 @@ from web.checks import views as checks
 from web.config import ServerConfig, load_server_config
 from web.downtimes import api as downtimes_api
 from web.downtimes import views as downtimes
+from web.gates import views as gates
 from web.graphite import views as graphite
 from web.graphs import views as graphs
 from web.health import selfmetrics
@@ -64,6 +65,7 @@ def create_app(
     app.register_blueprint(selfmetrics.bp)
     app.register_blueprint(availability.bp)
     app.register_blueprint(graphite.bp)
+    app.register_blueprint(gates.bp)
     app.register_blueprint(favicon.bp)
     _add_template_helpers(app, config)
     display.init_app(app)

@@ -89,6 +89,9 @@ def check_config(cli: WebCli) -> None:
     click.echo(f"  archive root: {config.archive.root}")
     click.echo(f"  push tokens: {len(load_tokens(config.web))}")
     click.echo(f"  alarm rules: {len(rules.rules)} from {rules_file}")
+    click.echo(f"  readiness gates: {len(config.gates)}")
+    for gate in config.gates:
+        click.echo(f"    {gate.name}: {', '.join(gate.scopes)} (GET /api/v1/gates/{gate.name})")
     dashboards_file = config.web.dashboards_file
     if dashboards_file is not None and dashboards_file.exists():
         try:

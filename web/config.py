@@ -18,9 +18,10 @@ from rexmon.yamlconf import Node, load_yaml
 from rrdarchive.config import ArchiveConfig, archive_config_from_node
 from web.auth.tokens import Token, tokens_from_node
 from web.auth.users import AuthConfig, auth_config_from_node
+from web.gates.config import Gate, gates_from_node
 from web.proxies import Network, networks_from_node
 
-SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd", "carbon"})
+SECTIONS = frozenset({"site", "archive", "database", "web", "alarmd", "carbon", "gates"})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_SAMPLES = 100_000
 DASHBOARDS = "dashboards.yaml"  # next to the config file unless web.dashboards_file says
@@ -49,6 +50,7 @@ class ServerConfig:
     database: DatabaseConfig
     web: WebConfig
     alarmd: AlarmdConfig  # the web app reads its rules for thresholds on graphs
+    gates: tuple[Gate, ...] = ()  # readiness gates (docs/gates.md)
 
 
 def load_server_config(path: Path | str) -> ServerConfig:
@@ -63,6 +65,7 @@ def load_server_config(path: Path | str) -> ServerConfig:
         database=database_config_from_node(root.get("database"), base_dir),
         web=_web(root.get("web"), base_dir),
         alarmd=alarmd_config_from_node(root.get("alarmd"), base_dir),
+        gates=gates_from_node(root.get("gates")),
     )
 
 

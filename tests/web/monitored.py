@@ -62,14 +62,18 @@ def alarms(server: RexmonServer) -> Iterator[AlarmStore]:
     store.engine.dispose()
 
 
-def start_server(directory: Path, rules: str = RULES) -> RexmonServer:
-    """A running server whose config names an alarm rules file (thresholds on graphs)."""
+def start_server(
+    directory: Path, rules: str = RULES, sections: dict[str, object] | None = None
+) -> RexmonServer:
+    """A running server whose config names an alarm rules file (thresholds on graphs), with
+    the config ``sections`` given (``{"gates": [...]}``)."""
     directory.mkdir(parents=True, exist_ok=True)
     token = new_token()
     config_path = write_server_config(directory, token)
     config = yaml.safe_load(config_path.read_text())
     (directory / "alarms.yaml").write_text(rules)
     config["alarmd"] = {"rules": "alarms.yaml"}
+    config.update(sections or {})
     config_path.write_text(yaml.safe_dump(config))
     server = RexmonServer(create_app(config_path), token, directory / "rrd", config_path)
     server.start()
