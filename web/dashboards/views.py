@@ -23,7 +23,7 @@ from web.dashboards.loader import Dashboard, concrete_glob, variable_values
 from web.dashboards.pages import ShownPanel, chosen_values, dashboards_of, show_panel
 from web.display import shown_time
 from web.errors import refusal
-from web.graphs.draw import draw
+from web.graphs.draw import draw, shown_for
 from web.graphs.overlays import collect_overlays, downtime_bands
 from web.graphs.query import BadQuery, TimeRange, parse_int, parse_range
 from web.graphs.views import PRESETS, SVG_POLICY
@@ -77,7 +77,8 @@ def page(name: str) -> Any:
             shown_row.append((shown, url))
             index += 1
         rows.append(shown_row)
-    metrics = sorted({m for row in rows for shown, _ in row for m in shown.metrics})
+    panels = [shown for row in rows for shown, _ in row]
+    metrics = sorted({metric for shown in panels for metric in shown.metrics})
     zone = services.config.site.timezone
     return render_template(
         "dashboards/page.html",
@@ -88,7 +89,9 @@ def page(name: str) -> Any:
         values=asked.values,
         args=asked.args,
         rows=rows,
-        graph_links={shown.index: _graph_link(shown, span) for row in rows for shown, _ in row},
+        graph_links={shown.index: _graph_link(shown, span) for shown in panels},
+        series_links={shown.index: _series_link(shown) for shown in panels},
+        units={shown.index: shown_for(shown.metrics) for shown in panels},
         presets=PRESETS,
         from_field=shown_time(asked.args.get("from", "-1d"), zone),
         to_field=shown_time(asked.args.get("to", "now"), zone),
@@ -183,6 +186,13 @@ def _graph_link(shown: ShownPanel, span: TimeRange) -> str | None:
         end=str(span.end),
         stack=stack,
     )
+
+
+def _series_link(shown: ShownPanel) -> str | None:
+    """The JSON series the interactive chart of a panel reads (none past MAX_LINKED)."""
+    if not shown.metrics or len(shown.metrics) > MAX_LINKED:
+        return None
+    return url_for("graphs.graph_of_several", m=list(shown.metrics), format="json")
 
 
 def _changes(services: Services, metrics: list[str], span: TimeRange) -> list[Any]:

@@ -16,6 +16,12 @@ from web.graphs.units import Shown, shown_as
 from web.services import Services
 
 
+def shown_for(metrics: Sequence[str]) -> Shown:
+    """The unit and scale the metrics are shown in: their common one, else none."""
+    shown = {shown_as(metric) for metric in metrics}
+    return shown.pop() if len(shown) == 1 else Shown("")
+
+
 def draw(
     services: Services,
     metrics: Sequence[str],
@@ -32,8 +38,7 @@ def draw(
 ) -> bytes:
     """A PNG or SVG (``kind``) of ``metrics`` drawn in ``mode`` (see
     :func:`rrdarchive.graph.graph_elements`); ``last_updates`` is each file's last update."""
-    shown = {shown_as(metric) for metric in metrics}
-    one = shown.pop() if len(shown) == 1 else Shown("")
+    one = shown_for(metrics)
     bands, lines, rules = overlays.graph_elements(one.scale)
     zone = services.config.site.timezone.key
     return services.archive.graph(
