@@ -19,6 +19,7 @@ from rexmon.timespec import format_time
 from rrdarchive.errors import ArchiveError
 from web.auth.guard import require
 from web.auth.users import Role
+from web.dashboards.batch import group_table
 from web.dashboards.loader import Dashboard, concrete_glob, variable_values
 from web.dashboards.pages import ShownPanel, chosen_values, dashboards_of, show_panel
 from web.display import shown_time
@@ -207,4 +208,5 @@ def _changes(services: Services, metrics: list[str], span: TimeRange) -> list[An
 
 def _extra(services: Services, asked: Request) -> Mapping[str, Any]:
     """What a page shows besides graphs (the batch pages' table of groups)."""
-    return {}
+    names = dashboards_of(services).groups
+    return {"groups": group_table(services, asked.dashboard, asked.values, names)}
