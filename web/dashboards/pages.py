@@ -9,6 +9,7 @@ the range, keeping ``top`` of them and summing the rest as "other".
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from web.services import Services
 
 MAX_PANEL_METRICS = 200  # more than this in one panel are left out (the page says so)
 RANK_POINTS = 400
+LISTING_SECONDS = 15.0  # a new metric shows on dashboards this long after its first sample
+MAX_LISTINGS = 1000
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,25 @@ def panel_metrics(services: Services, panel: Panel, values: Mapping[str, str]) -
     for glob in panel.metrics:
         if any(not values.get(name) for name in VARIABLE.findall(glob)):
             continue
-        found.update(dict.fromkeys(services.archive.list_metrics(concrete_glob(glob, values))))
+        found.update(dict.fromkeys(listed(services, concrete_glob(glob, values))))
     return sorted(found)
+
+
+_listings: dict[tuple[Path, str], tuple[float, list[str]]] = {}
+
+
+def listed(services: Services, glob: str) -> list[str]:
+    """The archive's metrics matching ``glob``, a listing reused for LISTING_SECONDS: a
+    page and its panels list the same globs, and a walk of a big archive takes a while."""
+    key = (services.config.archive.root, glob)
+    now = time.monotonic()
+    cached = _listings.get(key)
+    if cached is None or now - cached[0] > LISTING_SECONDS:
+        if len(_listings) > MAX_LISTINGS:
+            _listings.clear()
+        cached = (now, services.archive.list_metrics(glob))
+        _listings[key] = cached
+    return cached[1]
 
 
 def show_panel(

@@ -25,7 +25,7 @@ from web.dashboards.pages import ShownPanel, chosen_values, dashboards_of, show_
 from web.display import shown_time
 from web.errors import refusal
 from web.graphs.draw import draw, shown_for
-from web.graphs.overlays import collect_overlays, downtime_bands
+from web.graphs.overlays import collect_overlays, downtime_bands, transitions
 from web.graphs.query import BadQuery, TimeRange, parse_int, parse_range
 from web.graphs.views import PRESETS, SVG_POLICY
 from web.services import Services, get_services
@@ -33,7 +33,6 @@ from web.services import Services, get_services
 bp = Blueprint("dashboards", __name__, template_folder="templates")
 PAGE_WIDTH = 1000
 HEIGHT = (32, 1500, 200)
-MAX_LISTED = 200  # metrics whose alarm changes the page lists
 MAX_CHANGES = 100
 MAX_LINKED = 20  # /graph?m= takes at most this many
 MIMETYPES = {"png": "image/png", "svg": "image/svg+xml"}
@@ -197,13 +196,9 @@ def _series_link(shown: ShownPanel) -> str | None:
 
 
 def _changes(services: Services, metrics: list[str], span: TimeRange) -> list[Any]:
-    rows = []
-    for metric in metrics[:MAX_LISTED]:
-        rows += services.alarm_store.history(
-            metric=metric, start=span.start, end=span.end + 1, limit=MAX_CHANGES
-        )
-    rows.sort(key=lambda row: (-row.at, row.rule, row.metric))
-    return rows[:MAX_CHANGES]
+    return transitions(services.alarm_store, metrics, span.start, span.end + 1, MAX_CHANGES)[
+        :MAX_CHANGES
+    ]
 
 
 def _extra(services: Services, asked: Request) -> Mapping[str, Any]:

@@ -59,8 +59,17 @@ def draw(
         scale=one.scale,
         include=[line.value for line in lines],
         note=f"times in {zone} (24-hour)",
-        lasts=[
-            latest_value(services.archive, metric, when)
-            for metric, when in zip(metrics, last_updates, strict=True)
-        ],
+        lasts=None if mode in ("sum", "average") else _lasts(services, metrics, last_updates, rest),
     )
+
+
+def _lasts(
+    services: Services, metrics: Sequence[str], last_updates: Sequence[int], rest: int
+) -> list[float | None]:
+    """Each drawn metric's last value for the legend; none for those summed as "other"
+    (their legend is the sum's, and each lookup reads the file)."""
+    kept = len(metrics) - rest
+    return [
+        latest_value(services.archive, metric, when) if number < kept else None
+        for number, (metric, when) in enumerate(zip(metrics, last_updates, strict=True))
+    ]

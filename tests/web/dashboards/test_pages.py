@@ -34,6 +34,10 @@ dashboards:
     title: No variables
     rows:
       - - {{metrics: "host.*.load.one"}}
+  many:
+    title: Many metrics
+    rows:
+      - - {{metrics: "host.many.load.*", mode: top, top: 3}}
 """
 # n1's load: "one" peaks highest but ends lowest, "fifteen" ends highest, "five" is flat
 LOADS = {
@@ -162,3 +166,20 @@ def test_without_a_dashboards_file_the_list_says_so(server: RexmonServer) -> Non
     path: Path = server.config_path.with_name("dashboards.yaml")
     assert not path.exists()
     assert "No dashboards are defined" in get(server, "/dashboards").text
+
+
+def test_a_panel_of_many_metrics_shows_the_alarm_of_one_of_them(
+    site: RexmonServer, alarms: AlarmStore
+) -> None:
+    for number in range(12):  # more than overlays.PER_METRIC_QUERIES: one query, filtered
+        last = push_history(site, f"host.many.load.m{number:02d}", [float(number)] * 5)
+    set_alarm(alarms, "load-high", "host.n1.load.one", AlarmState.FIRING, at=last - 100,
+              severity=Severity.WARNING, value=30.0)  # fmt: skip
+    set_alarm(alarms, "load-high", "host.many.load.m03", AlarmState.FIRING, at=last - 60,
+              severity=Severity.CRITICAL, value=50.0)  # fmt: skip
+    answer = get(site, "/d/many/0.svg", **{"from": "-1h"})
+    words = " " + " ".join(svg_texts(answer.content)) + " "
+    assert "alarm fired (critical)" in words and "alarm fired (warning)" not in words
+    assert " host.many.load.m11 " in words and "other (sum of 9 more)" in words
+    changes = get(site, "/d/many", **{"from": "-1h"}).text.split("Alarm changes")[1]
+    assert "host.many.load.m03" in changes and "host.n1.load.one" not in changes
