@@ -19,6 +19,7 @@ ORDER = (
     "graph.py",
     "graphite.py",
     "status.py",
+    "dashboards.py",
 )
 
 
