@@ -4,6 +4,7 @@ the time range in the URL, overlays, links and errors."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,14 @@ def test_a_panel_of_many_metrics_shows_the_alarm_of_one_of_them(
     assert " host.many.load.m11 " in words and "other (sum of 9 more)" in words
     changes = get(site, "/d/many", **{"from": "-1h"}).text.split("Alarm changes")[1]
     assert "host.many.load.m03" in changes and "host.n1.load.one" not in changes
+
+
+def test_without_anonymous_viewing_the_pages_need_a_login(
+    make_rexmon_server: Callable[..., RexmonServer],
+) -> None:
+    server = make_rexmon_server(anonymous="none")
+    server.config_path.with_name("dashboards.yaml").write_text(DASHBOARDS)
+    for path in ("/dashboards", "/d/other", "/d/other/0.png"):
+        anonymous = requests.get(f"{server.url}{path}", timeout=10, allow_redirects=False)
+        assert anonymous.status_code in (302, 401), (path, anonymous.status_code)
+    assert get(server, "/dashboards").status_code == 200
