@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.conftest import PHONE
 from tests.fixtures_server import REPO, RexmonServer
 from tests.web.monitored import push_history
 
@@ -79,4 +80,20 @@ def test_a_variable_changes_the_host_and_zooming_one_panel_zooms_all(
     assert "host=n2" in page.url
     page.screenshot(path=str(SHOTS / "zoomed.png"), full_page=True)
     assert errors == []
+    context.close()
+
+
+def test_on_a_phone_the_panels_stack_without_sideways_scrolling(
+    server: RexmonServer, browser: object
+) -> None:
+    server.config_path.with_name("dashboards.yaml").write_text(DASHBOARDS)
+    for name in ("one", "five"):
+        push_history(server, f"host.n1.load.{name}", [float(i % 7) for i in range(30)])
+    context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{server.url}/d/host?from=-1h")
+    page.wait_for_function(SETTLED)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the page is {width} px wide on a phone"
+    page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
     context.close()

@@ -41,7 +41,11 @@
     if (mode === "stacked") {
       var below = null;
       shown = shown.map(function (column) {
-        var top = column.map(function (v, i) { return (v || 0) + (below ? below[i] : 0); });
+        var top = column.map(function (v, i) {
+          var under = below ? below[i] : null;  // unknown stays unknown, as rrdtool's STACK
+          if (v === null) { return under; }
+          return under === null ? v : v + under;
+        });
         below = top;
         return top;
       });
