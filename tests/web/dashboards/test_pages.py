@@ -195,3 +195,12 @@ def test_without_anonymous_viewing_the_pages_need_a_login(
         anonymous = requests.get(f"{server.url}{path}", timeout=10, allow_redirects=False)
         assert anonymous.status_code in (302, 401), (path, anonymous.status_code)
     assert get(server, "/dashboards").status_code == 200
+
+
+def test_the_shipped_dashboards_open_on_an_empty_archive(server: RexmonServer) -> None:
+    shipped = Path(__file__).resolve().parents[3] / "etc" / "dashboards.yaml"
+    server.config_path.with_name("dashboards.yaml").write_text(shipped.read_text())
+    for name in ("host", "batch", "batch-group"):
+        answer = get(server, f"/d/{name}")
+        assert answer.status_code == 200, answer.text
+        assert "no value of" in answer.text and "<img" not in answer.text
