@@ -20,6 +20,7 @@ ORDER = (
     "graph.py",
     "graphite.py",
     "status.py",
+    "dashboards.py",
 )
 
 

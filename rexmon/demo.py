@@ -172,6 +172,7 @@ def announcement(site: DemoSite) -> str:
         + f"  slurpers:   {' and '.join(DEMO_SLURPERS)}, every {SLURP_INTERVAL:.0f} s"
         f" ({site.slurpers})\n"
         f"  alarmd:     evaluating every {ALARMD_INTERVAL}\n"
+        f"  dashboard:  {site.url}/d/host   (this machine: CPU, load, memory, disk, network)\n"
         f"  try:        {curl}\n"
         "Press Ctrl-C to stop.\n"
     )

@@ -213,6 +213,8 @@ class Archive:
         include: Sequence[float] = (),
         note: str = "",
         lasts: Sequence[float | None] | None = None,
+        mode: str = "lines",
+        rest: int = 0,
     ) -> bytes:
         """A PNG or SVG graph of ``metrics`` with a legend (last/min/avg/max per metric),
         shaded ``bands``, horizontal ``lines`` and vertical ``rules``; ``stack`` draws the
@@ -246,7 +248,8 @@ class Archive:
             "--",
             *graph_elements(list(zip(names, paths, strict=True)),
                             cf=consolidation(cf), bands=bands, lines=lines, rules=rules,
-                            stack=bool(stack), scale=scale, note=note, lasts=lasts),
+                            stack=bool(stack), scale=scale, note=note, lasts=lasts,
+                            mode=mode, rest=rest),
         ]  # fmt: skip
         with local_zone(zone):
             result = self._rrd.call("graphv", None, args, flush_paths=paths)

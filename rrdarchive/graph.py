@@ -18,6 +18,7 @@ from pathlib import Path
 
 MAX_LABEL = 120
 FORMATS = ("PNG", "SVG")
+GRAPH_MODES = ("lines", "stacked", "sum", "average")
 PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -133,13 +134,22 @@ def graph_elements(
     scale: float = 1.0,
     note: str = "",
     lasts: Sequence[float | None] | None = None,
+    mode: str = "lines",
+    rest: int = 0,
 ) -> list[str]:
     """The elements after ``--``: one line per (label, rrd path) plus bands and lines;
-    with ``stack`` the metrics are drawn as stacked areas; every value is multiplied by
-    ``scale``; ``note`` is a centred line right under the time axis. ``lasts`` (one per
-    source, as fed) are printed as "last" instead of the last consolidated row, which on
-    a long range is a day's average, not the last value."""
+    with ``stack`` (or ``mode="stacked"``) the metrics are drawn as stacked areas;
+    ``mode="sum"``/``"average"`` draws one line, their sum/average at each time (unknowns
+    left out); ``rest`` last sources are not drawn one by one but summed as "other".
+    Every value is multiplied by ``scale``; ``note`` is a centred line right under the
+    time axis. ``lasts`` (one per source, as fed) are printed as "last" instead of the
+    last consolidated row, which on a long range is a day's average, not the last value."""
     factor = _number("scale", scale)
+    mode = "stacked" if stack else mode
+    if mode not in GRAPH_MODES:
+        raise ValueError(f"mode must be one of {', '.join(GRAPH_MODES)}, got {mode!r}")
+    if isinstance(rest, bool) or not isinstance(rest, int) or not 0 <= rest < len(sources):
+        raise ValueError(f"rest must be a whole number below the number of sources, got {rest!r}")
     elements: list[str] = []
     for number, (_, path) in enumerate(sources):
         if factor == 1.0:
@@ -155,24 +165,58 @@ def graph_elements(
             f"CDEF:b{number}=m0,POP,TIME,{band.start},GE,TIME,{band.end},LE,*,INF,UNKN,IF"
         )
         elements.append(f"AREA:b{number}{band.colour}{_legend(band.label)}")
-    for number, (label, _) in enumerate(sources):
+    for number, (name, label, last) in enumerate(_drawn(sources, mode, rest, lasts, elements)):
         colour = PALETTE[number % len(PALETTE)]
-        if stack:
+        if mode == "stacked":
             more = ":STACK" if number else ""
-            elements.append(f"AREA:m{number}{colour}:{escape_text(label)}{more}")
+            elements.append(f"AREA:{name}{colour}:{escape_text(label)}{more}")
         else:
-            elements.append(f"LINE1:m{number}{colour}:{escape_text(label)}")
+            elements.append(f"LINE1:{name}{colour}:{escape_text(label)}")
         if legend:
             for cf_name, word in (("LAST", "last"), ("MINIMUM", "min"),
                                   ("AVERAGE", "avg"), ("MAXIMUM", "max")):  # fmt: skip
-                if word == "last" and lasts is not None:
-                    elements.append(f"COMMENT:{_last_text(lasts[number], factor)}")
+                if word == "last" and last is not _UNSET:
+                    elements.append(f"COMMENT:{_last_text(last, factor)}")  # type: ignore[arg-type]
                     continue
-                elements.append(f"VDEF:m{number}{word}=m{number},{cf_name}")
-                elements.append(f"GPRINT:m{number}{word}:{word} %.2lf%s")
+                elements.append(f"VDEF:{name}{word}={name},{cf_name}")
+                elements.append(f"GPRINT:{name}{word}:{word} %.2lf%s")
             elements.append("COMMENT:\\n")
     for line in lines:
         elements.append(f"HRULE:{line.value!r}{line.colour}{_legend(line.label)}")
     for rule in rules:
         elements.append(f"VRULE:{rule.at}{rule.colour}{_legend(rule.label)}")
     return elements
+
+
+_UNSET = object()
+
+
+def _drawn(
+    sources: Sequence[tuple[str, Path]],
+    mode: str,
+    rest: int,
+    lasts: Sequence[float | None] | None,
+    elements: list[str],
+) -> list[tuple[str, str, object]]:
+    """(variable, legend, last fed or _UNSET) of each drawn series; appends the CDEFs of
+    combined ones (ADDNAN treats an unknown as 0 unless all are unknown; AVG skips them)."""
+    count = len(sources)
+    if mode in ("sum", "average"):
+        if mode == "sum":
+            elements.append("CDEF:c0=" + _sum(range(count)))
+        else:
+            elements.append("CDEF:c0=" + ",".join(f"m{i}" for i in range(count)) + f",{count},AVG")
+        return [("c0", f"{mode} of {count} metrics", _UNSET)]
+    kept = count - rest
+    drawn: list[tuple[str, str, object]] = [
+        (f"m{i}", sources[i][0], _UNSET if lasts is None else lasts[i]) for i in range(kept)
+    ]
+    if rest:
+        elements.append("CDEF:other=" + _sum(range(kept, count)))
+        drawn.append(("other", f"other (sum of {rest} more)", _UNSET))
+    return drawn
+
+
+def _sum(numbers: range) -> str:
+    names = [f"m{i}" for i in numbers]
+    return ",".join([names[0], *(f"{name},ADDNAN" for name in names[1:])])

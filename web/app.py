@@ -20,6 +20,7 @@ from web.auth import views as auth
 from web.auth.users import Authenticator
 from web.checks import views as checks
 from web.config import ServerConfig, load_server_config
+from web.dashboards import views as dashboards
 from web.downtimes import api as downtimes_api
 from web.downtimes import views as downtimes
 from web.gates import views as gates
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(downtimes_api.bp)
     app.register_blueprint(downtimes.bp)
     app.register_blueprint(graphs.bp)
+    app.register_blueprint(dashboards.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(alarms.bp)
     app.register_blueprint(selfmetrics.bp)
@@ -112,6 +114,7 @@ NAV_LINKS = (
     ("alarms.index", "Alarms"),
     ("downtimes.index", "Downtimes"),
     ("availability.page", "Availability"),
+    ("dashboards.index", "Dashboards"),
 )
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -65,6 +66,7 @@ def run_and_stop(demo: subprocess.Popen[str], port: int, tmp_path: Path) -> None
         assert stored and all(40 <= value <= 42 for value in stored.values()), stored
         page = requests.get(url + "/", timeout=10)
         assert page.status_code == 200 and "demo" in page.text
+        check_the_host_dashboard(url, "".join(output), rrd)
         check_the_printed_logins(url, "".join(output), tmp_path / "var" / "demo-logins")
 
         keep_alive = requests.Session()  # a browser's open connection and a request
@@ -90,6 +92,20 @@ def run_and_stop(demo: subprocess.Popen[str], port: int, tmp_path: Path) -> None
                 demo.kill()
                 demo.wait(timeout=10)
         reader.join(timeout=10)
+
+
+def check_the_host_dashboard(url: str, printed: str, rrd: Path) -> None:
+    """The printed dashboard shows this machine, the one host the demo's slurper fills."""
+    assert f"dashboard:  {url}/d/host" in printed
+    (host,) = [path.name for path in (rrd / "host").iterdir()]
+    page = requests.get(f"{url}/d/host", timeout=30)
+    assert page.status_code == 200, page.text
+    assert f'<option value="{host}" selected>' in page.text
+    images = re.findall(r'<img src="([^"]+)"', page.text)
+    assert images
+    for src in images:
+        png = requests.get(url + src.replace("&amp;", "&"), timeout=30)
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), src
 
 
 def alive(process: psutil.Process) -> bool:

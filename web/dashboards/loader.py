@@ -9,6 +9,7 @@ serves every host. Errors name file, line and key through :mod:`rexmon.yamlconf`
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from rrdarchive.listing import list_metrics
 
 MODES = ("lines", "stacked", "sum", "average", "top")
 TOP_BY = ("max", "last")
-_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,31})\}")
+VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,31})\}")
 _BRACES = re.compile(r"[{}]")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}\Z", re.ASCII)
 _VALUE = "[A-Za-z0-9_][A-Za-z0-9_-]{0,63}"
@@ -50,7 +51,7 @@ class Dashboard:
         seen: dict[str, None] = {}
         for panel in self.panels:
             for glob in panel.metrics:
-                seen.update(dict.fromkeys(_VARIABLE.findall(glob)))
+                seen.update(dict.fromkeys(VARIABLE.findall(glob)))
         return tuple(seen)
 
     @property
@@ -93,7 +94,7 @@ def _dashboard(name: str, node: Node) -> Dashboard:
     )
     for key in ("title", "description"):
         text = node.get(key)
-        for used in _VARIABLE.findall(text.as_str()) if text else ():
+        for used in VARIABLE.findall(text.as_str()) if text else ():
             if used not in dashboard.variables:
                 raise text.error(  # type: ignore[union-attr]
                     f"undefined variable {{{used}}}: no metric glob of this dashboard captures it"
@@ -121,8 +122,8 @@ def _panel(node: Node) -> Panel:
         by.as_choice(TOP_BY) if by else "max",
     )
     if title is not None:
-        defined = {name for glob in metrics for name in _VARIABLE.findall(glob)}
-        for used in _VARIABLE.findall(panel.title):
+        defined = {name for glob in metrics for name in VARIABLE.findall(glob)}
+        for used in VARIABLE.findall(panel.title):
             if used not in defined:
                 raise title.error(
                     f"undefined variable {{{used}}}: none of this panel's metrics captures it"
@@ -132,11 +133,11 @@ def _panel(node: Node) -> Panel:
 
 def _check_glob(node: Node, glob: str) -> None:
     """A glob with each ``{variable}`` standing for one component must be a metric glob."""
-    plain = _VARIABLE.sub("v", glob)
+    plain = VARIABLE.sub("v", glob)
     if _BRACES.search(plain):
         raise node.error(f"metric glob {glob!r}: a variable is written {{name}}, one component")
     for part in glob.split("."):
-        if _VARIABLE.search(part) and not _VARIABLE.fullmatch(part):
+        if VARIABLE.search(part) and not VARIABLE.fullmatch(part):
             raise node.error(f"metric glob {glob!r}: a variable must be a whole component")
     try:
         validate_metric_glob(plain)
@@ -144,9 +145,9 @@ def _check_glob(node: Node, glob: str) -> None:
         raise node.error(str(exc)) from None
 
 
-def concrete_glob(glob: str, values: dict[str, str]) -> str:
+def concrete_glob(glob: str, values: Mapping[str, str]) -> str:
     """The glob with its variables replaced: by the chosen value, or ``*`` when unset."""
-    return _VARIABLE.sub(lambda m: values.get(m.group(1)) or "*", glob)
+    return VARIABLE.sub(lambda m: values.get(m.group(1)) or "*", glob)
 
 
 def variable_values(dashboard: Dashboard, root: Path) -> dict[str, list[str]]:
@@ -154,7 +155,7 @@ def variable_values(dashboard: Dashboard, root: Path) -> dict[str, list[str]]:
     found: dict[str, set[str]] = {name: set() for name in dashboard.variables}
     for panel in dashboard.panels:
         for glob in panel.metrics:
-            names = _VARIABLE.findall(glob)
+            names = VARIABLE.findall(glob)
             if not names:
                 continue
             pattern = re.compile(_capture_regex(glob))
@@ -170,7 +171,7 @@ def _capture_regex(glob: str) -> str:
     parts: list[str] = []
     used: set[str] = set()
     for part in glob.split("."):
-        variable = _VARIABLE.fullmatch(part)
+        variable = VARIABLE.fullmatch(part)
         if variable and variable.group(1) not in used:
             used.add(variable.group(1))
             parts.append(f"(?P<{variable.group(1)}>{_VALUE})")

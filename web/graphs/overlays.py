@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from alarmd.alarmstate import AlarmState
 from alarmd.rules import AlarmConfig
-from alarmd.statestore import AlarmStore
+from alarmd.statestore import AlarmStore, TransitionRow
 from alarmd.threshold import Comparison, Condition
 from downtime.model import Kind
 from downtime.store import DowntimeStore
@@ -34,6 +34,8 @@ COLOURS = {
 }
 MAX_LEGEND_DOWNTIMES = 6
 MAX_MARKS = 200
+PER_METRIC_QUERIES = 10  # beyond this many metrics, one query over the range, then filtered
+SITE_WIDE_ROWS = 5000  # the newest transitions of that query
 MAX_REASON = 60
 _CLEARED = (AlarmState.OK, AlarmState.RESOLVED)
 _PROBLEMS = (AlarmState.FIRING, AlarmState.STALE, AlarmState.SILENCED)
@@ -174,17 +176,38 @@ def threshold_values(condition: Condition) -> list[float]:
     return [value for value in values if math.isfinite(value)]
 
 
+def transitions(
+    store: AlarmStore, metrics: Sequence[str], start: int, end: int, limit: int
+) -> list[TransitionRow]:
+    """The alarm transitions of ``metrics`` in ``[start, end)``, newest first: a query per
+    metric for a few, else one over the range (its newest SITE_WIDE_ROWS) kept to them."""
+    if len(metrics) <= PER_METRIC_QUERIES:
+        rows = [
+            row
+            for metric in metrics
+            for row in store.history(metric=metric, start=start, end=end, limit=limit)
+        ]
+    else:
+        wanted = set(metrics)
+        rows = [
+            row
+            for row in store.history(start=start, end=end, limit=SITE_WIDE_ROWS)
+            if row.metric in wanted
+        ]
+    rows.sort(key=lambda row: (-row.at, row.rule, row.metric))
+    return rows
+
+
 def alarm_marks(
     store: AlarmStore, metrics: Sequence[str], start: int, end: int
 ) -> tuple[AlarmMark, ...]:
     """The moments an alarm on ``metrics`` fired (or got worse) and cleared."""
     marks: list[AlarmMark] = []
-    for metric in metrics:
-        for row in store.history(metric=metric, start=start, end=end + 1, limit=MAX_MARKS):
-            severity = row.severity.value if row.severity else None
-            if row.to_state is AlarmState.FIRING:
-                marks.append(AlarmMark(int(row.at), row.rule, row.metric, "fired", severity))
-            elif row.to_state in _CLEARED and row.from_state in _PROBLEMS:
-                marks.append(AlarmMark(int(row.at), row.rule, row.metric, "cleared", None))
+    for row in transitions(store, metrics, start, end + 1, MAX_MARKS):
+        severity = row.severity.value if row.severity else None
+        if row.to_state is AlarmState.FIRING:
+            marks.append(AlarmMark(int(row.at), row.rule, row.metric, "fired", severity))
+        elif row.to_state in _CLEARED and row.from_state in _PROBLEMS:
+            marks.append(AlarmMark(int(row.at), row.rule, row.metric, "cleared", None))
     marks.sort(key=lambda mark: (mark.at, mark.rule, mark.metric))
     return tuple(marks[-MAX_MARKS:])

@@ -28,6 +28,7 @@ from web.auth.guard import require
 from web.auth.users import Role
 from web.display import shown_time
 from web.errors import refusal
+from web.graphs.draw import draw
 from web.graphs.latest import latest_value
 from web.graphs.overlays import Overlays, collect_overlays
 from web.graphs.query import (
@@ -42,7 +43,7 @@ from web.graphs.query import (
     parse_metrics,
     parse_range,
 )
-from web.graphs.units import Shown, shown_as, unit_of
+from web.graphs.units import shown_as, unit_of
 from web.services import Services, get_services
 
 bp = Blueprint("graphs", __name__, template_folder="templates")
@@ -223,36 +224,21 @@ def _prepare(services: Services, names: list[str]) -> Picture:
 def _draw(
     services: Services, picture: Picture, kind: str, width: int, height: int, stack: bool
 ) -> bytes:
-    metrics = picture.metrics
-    shown = {shown_as(metric) for metric in metrics}
-    one = shown.pop() if len(shown) == 1 else Shown("")
-    bands, lines, rules = picture.overlays.graph_elements(one.scale)
-    zone = services.config.site.timezone.key
-    return services.archive.graph(
-        metrics,
-        picture.range.start,
-        picture.range.end,
-        title=_title(metrics),
+    return draw(
+        services,
+        picture.metrics,
+        picture.range,
+        picture.overlays,
+        [when for when, _ in picture.lasts],
+        kind=kind,
         width=width,
         height=height,
-        image_format=kind.upper(),
-        bands=bands,
-        lines=lines,
-        rules=rules,
-        stack=stack,
-        vertical_label=one.unit,
-        zone=zone,
-        scale=one.scale,
-        include=[line.value for line in lines],
-        note=f"times in {zone} (24-hour)",
-        lasts=[
-            latest_value(services.archive, metric, when)
-            for metric, (when, _) in zip(metrics, picture.lasts, strict=True)
-        ],
+        title=title_of(picture.metrics),
+        mode="stacked" if stack else "lines",
     )
 
 
-def _title(metrics: list[str]) -> str:
+def title_of(metrics: list[str]) -> str:
     if len(metrics) == 1:
         return metrics[0]
     parts = [metric.split(".") for metric in metrics]

@@ -8,7 +8,7 @@ import pytest
 from web.graphs.overlays import COLOURS
 
 CSS = Path(__file__).parents[3] / "web" / "static" / "rexmon.css"
-METRIC_JS = Path(__file__).parents[3] / "web" / "static" / "metric.js"
+CHARTS_JS = Path(__file__).parents[3] / "web" / "static" / "charts.js"  # metric.js, dashboard.js
 BADGES = ("ok", "warning", "critical", "stale", "planned", "unplanned", "firing", "resolved")
 
 
@@ -69,6 +69,6 @@ def test_the_unplanned_band_warning_line_and_alarm_marks_have_distinct_okabe_ito
 
 
 def test_the_interactive_chart_uses_the_colours_of_the_pictures() -> None:
-    script = METRIC_JS.read_text().lower()
+    script = CHARTS_JS.read_text().lower()
     for name in ("warning", "critical", "fired", "cleared"):
         assert COLOURS[name] in script, name
