@@ -96,10 +96,13 @@ def test_htcondor_groups_on_the_same_page_of_another_cluster(
     rows = table(site, "batch", cluster="pool")
     header = rows.pop("_header")
     states = header[2:-1]
-    # condor_q.txt: 4 running, 1 of them group_atlas's, which has 2 idle too; the
-    # "undefined" group is no group; "group_cms.prod" holds a dot, so its metrics lie one
-    # component deeper than batch.<cluster>.groups.<group>.<state> and are not read
+    # condor_q.txt: 4 running, 1 of them group_atlas's, which has 2 idle too, and 2 of
+    # group_cms.prod (a dot is no metric component: the source writes group_cms_prod),
+    # which has 1 held; the "undefined" group is no group
     atlas = dict(zip(states, rows["group_atlas"][2:-1], strict=True))
     assert atlas["running"] == "1" and atlas["idle"] == "2"
     assert rows["group_atlas"][-1] == "25.0 %"
+    cms = dict(zip(states, rows["group_cms_prod"][2:-1], strict=True))
+    assert cms["running"] == "2" and cms["held"] == "1"
+    assert rows["group_cms_prod"][-1] == "50.0 %"
     assert "undefined" not in rows
