@@ -8,7 +8,10 @@ window holds a problem (one that appears then, or one already there when it open
 Check rules read the checks' newest results instead (read once per pass, from the
 database), and ``from-plugin`` levels the thresholds those results carry.
 Nothing is stored or sent here: the daemon stores the result in one transaction, then
-the outbox sends it.
+the outbox sends it. Only the alarms whose durable part changed are in the result (see
+:func:`alarmd.record.same_durable`); the others' new value is kept in :attr:`records`
+at once, under their stored version, so a steady alarm costs no write and no memory
+beyond its one record.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from alarmd.checkstore import CheckStore, StoredCheck
 from alarmd.config import DaemonConfig
 from alarmd.evaluate import Observation, evaluate
 from alarmd.outbox import NotificationRow, Outcome, alarm_key
-from alarmd.record import AlarmRecord, new_record
+from alarmd.record import AlarmRecord, new_record, same_durable
 from alarmd.rules import Rule
 from alarmd.statestore import Change, Key
 from alarmd.transition import Event, transition
@@ -40,7 +43,7 @@ _PROBLEMS = (AlarmState.PENDING, AlarmState.FIRING, AlarmState.STALE)
 _STRENGTH = (Effect.LABEL, Effect.MUTE, Effect.SKIP)  # weakest first
 
 
-@dataclass
+@dataclass(slots=True)
 class Advance:
     """One (rule, metric) after this pass's transition."""
 
@@ -51,7 +54,7 @@ class Advance:
     suppressed: list[NotificationRow] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Seen:
     """What a pass saw of one (rule, metric): enough to advance it again after a retry."""
 
@@ -62,19 +65,17 @@ class Seen:
 
 @dataclass
 class Pass:
-    """The result of :meth:`Cycle.run`."""
+    """The result of :meth:`Cycle.run`: the alarms to store (new ones and those whose
+    durable part changed), what the pass saw of them, and how many it evaluated."""
 
     advances: dict[Key, Advance]
     seen: dict[Key, Seen]
     errors: int
+    pairs: int = 0
 
     def changes(self) -> list[Change]:
-        """The records to write: new alarms and those that changed."""
-        return [
-            Change(a.previous, a.version, a.record)
-            for a in self.advances.values()
-            if a.version is None or a.record != a.previous
-        ]
+        """The records to write."""
+        return [Change(a.previous, a.version, a.record) for a in self.advances.values()]
 
     def events(self) -> list[Event]:
         return [event for advance in self.advances.values() for event in advance.events]
@@ -124,7 +125,7 @@ class Cycle:
         index = self.downtimes.index(int(now), int(now) + 1)
         advances: dict[Key, Advance] = {}
         seen: dict[Key, Seen] = {}
-        errors = 0
+        errors = pairs = 0
         triggered: dict[int, Downtime] = {}
         checks = self._read_checks()
         limits = plugin_limits(checks.values())
@@ -156,9 +157,13 @@ class Cycle:
                         covering = covering + flexible
                         effect = strongest(covering)
                         advance = self.advance(key, Seen(obs, effect, covering), now)
-                seen[key] = Seen(obs, effect, covering)
-                advances[key] = advance
-        return Pass(advances, seen, errors)
+                pairs += 1
+                if advance.version is None or not same_durable(advance.previous, advance.record):
+                    seen[key] = Seen(obs, effect, covering)
+                    advances[key] = advance
+                elif advance.record is not advance.previous:
+                    self.records[key] = (advance.record, advance.version)
+        return Pass(advances, seen, errors, pairs)
 
     def stored(self, changes: Iterable[Change]) -> None:
         """The records of ``changes`` were written: they are the stored ones now."""
@@ -180,7 +185,12 @@ class Cycle:
                 self.records[key] = fresh[key]
             else:
                 self.records.pop(key, None)
-            result.advances[key] = self.advance(key, result.seen[key], now)
+            advance = self.advance(key, result.seen[key], now)
+            if advance.version is not None and same_durable(advance.previous, advance.record):
+                del result.advances[key], result.seen[key]  # e.g. acked: nothing to send now
+                self.records[key] = (advance.record, advance.version)
+            else:
+                result.advances[key] = advance
 
     def advance(self, key: Key, seen: Seen, now: float) -> Advance:
         """The transition of one alarm from its record as this cycle knows it."""
