@@ -1,12 +1,15 @@
 """One evaluation pass of alarmd: every (rule, metric) read, evaluated and advanced.
 
 :meth:`Cycle.run` lists the metrics of each rule (cached, re-listed every
-``listing_refresh``), fetches each metric once (the longest window its rules need, at
-the step of its file), evaluates every rule on it and advances the alarm's record with
-the effect of the downtimes covering the metric, triggering the flexible downtimes whose
-window holds a problem (one that appears then, or one already there when it opens).
+``listing_refresh``), reads each metric once, evaluates every rule on it and advances
+the alarm's record with the effect of the downtimes covering the metric, triggering the
+flexible downtimes whose window holds a problem (one that appears then, or one already
+there when it opens).
 Check rules read the checks' newest results instead (read once per pass, from the
 database), and ``from-plugin`` levels the thresholds those results carry.
+Metrics whose rules test only the last value are read by their last updates, in bulk
+(:mod:`alarmd.latest`); the others are fetched once, the longest window their rules
+need, at the step of the file.
 Nothing is stored or sent here: the daemon stores the result in one transaction, then
 the outbox sends it. Only the alarms whose durable part changed are in the result (see
 :func:`alarmd.record.same_durable`); the others' new value is kept in :attr:`records`
@@ -25,6 +28,7 @@ from alarmd.checkeval import observe_check, plugin_limits, with_plugin_limits
 from alarmd.checkstore import CheckStore, StoredCheck
 from alarmd.config import DaemonConfig
 from alarmd.evaluate import Observation, evaluate
+from alarmd.latest import Latest
 from alarmd.outbox import NotificationRow, Outcome, alarm_key
 from alarmd.record import AlarmRecord, new_record, same_durable
 from alarmd.rules import Rule
@@ -101,6 +105,7 @@ class Cycle:
         self._lookbacks: dict[tuple[str, int], int] = {}
         self._concretes: dict[tuple[Rule, Limits | None], Rule] = {}
         self._checks: dict[str, StoredCheck] = {}
+        self._latest = Latest(archive)
 
     def use(self, config: DaemonConfig) -> None:
         """Take new rules (a reload): list and size the windows again next pass."""
@@ -108,6 +113,7 @@ class Cycle:
         self.relist()
         self._lookbacks = {}
         self._concretes = {}
+        self._latest = Latest(self.archive)
         names = {rule.name for rule in config.rules.rules}
         self.records = {k: v for k, v in self.records.items() if k[0] in names}
 
@@ -129,15 +135,21 @@ class Cycle:
         triggered: dict[int, Downtime] = {}
         checks = self._read_checks()
         limits = plugin_limits(checks.values())
-        for metric, rules in self._pairs(now, checks).items():
+        pairing = self._pairs(now, checks)
+        latest = self._latest.read(pairing)
+        for metric, rules in pairing.items():
             covering = index.covering(metric, int(now))
             effect = strongest(covering)
             points: list[tuple[float, float | None]] = []
             step = 0
             on_samples = [rule for rule in rules if not rule.check]
-            if effect is not Effect.SKIP and on_samples:
+            read = latest.get(metric)
+            if read is not None:
+                points, step = read
+            elif effect is not Effect.SKIP and on_samples:
                 try:
                     points, step = self._fetch(metric, on_samples, now)
+                    self._latest.vet(metric, points)
                 except RexmonError as exc:
                     log.warning("cannot read %s: %s", metric, exc)
                     errors += 1

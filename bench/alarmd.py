@@ -3,10 +3,13 @@
     .venv/bin/python bench/alarmd.py [--sizes 1000,10000,100000] [--cycles 3]
                                      [--work /tmp/rexmon-bench-alarmd] [--budget 270]
                                      [--schemas shipped|small] [--profile]
+                                     [--rules mixed|last]
 
-Two rules match every metric (a last-value test and an ``avg(5m)`` window), so N pairs
-are N/2 RRD files (``--schemas``: the shipped ``etc/archive.yaml`` by default, about
-1.4 MB each; ``small`` is ``bench/archive-bench.yaml``, 1m step, about 13 KB each), created
+Two rules match every metric (``--rules mixed``, the default: a last-value test and an
+``avg(5m)`` window, so every file is fetched; ``last``: two last-value tests, read by
+their last updates), so N pairs are N/2 RRD files (``--schemas``: the shipped
+``etc/archive.yaml`` by default, about 1.4 MB each; ``small`` is
+``bench/archive-bench.yaml``, 1m step, about 13 KB each), created
 once under ``--work`` and reused by later runs. Each cycle writes one new sample per
 metric (not timed) and then times :meth:`Daemon.tick` against the real archive and a
 real SQLite database: listing, reading, evaluation, transitions, storing the changed
@@ -50,12 +53,21 @@ from rrdarchive.schemas import load_schemas  # noqa: E402
 
 STEP = 60
 HISTORY = 10  # samples written before the first cycle
-READS = ("fetch", "last_values")  # the archive's reads the cycle makes
-RULES = """
+READS = ("fetch", "last_updates", "info")  # the archive's reads the cycle makes
+RULES = {
+    # a last-value test and a window: every file is fetched
+    "mixed": """
 rules:
   - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
   - {name: cpu-avg, match: "bench.*.*", warning: "avg(5m) > 900", for: 5m}
-"""
+""",
+    # last-value tests only (one with a ``for``): read by their last updates
+    "last": """
+rules:
+  - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
+  - {name: cpu-held, match: "bench.*.*", warning: "> 900", for: 5m}
+""",
+}
 
 
 PHASES = ("match", "read", "evaluate", "store", "dispatch")
@@ -142,7 +154,7 @@ def write(archive: Archive, metrics: int, cycle: int, clock: Clock, root: Path) 
 
 
 def measure(
-    work: Path, pairs: int, cycles: int, schemas: Path, profile: bool = False
+    work: Path, pairs: int, cycles: int, schemas: Path, rule_set: str, profile: bool = False
 ) -> dict[str, Any]:
     metrics = pairs // 2
     root = work / f"rrd-{schemas.stem}-{pairs}"
@@ -154,7 +166,7 @@ def measure(
     engine = open_database(f"sqlite:///{database}")
     downtimes = DowntimeStore(engine, clock=clock)
     downtimes.migrate()
-    rules = parse_config(RULES, {}, "bench-rules.yaml")
+    rules = parse_config(RULES[rule_set], {}, "bench-rules.yaml")
     config = DaemonConfig(rules, AlarmdConfig(rules=Path("bench-rules.yaml")))
     daemon = Daemon(
         config,
@@ -220,6 +232,7 @@ def measure(
         "pairs": pairs,
         "metrics": metrics,
         "schemas": schemas.name,
+        "rules": rule_set,
         "setup_seconds": round(setup, 1),
         "first_cycle_seconds": round(first["cycle"], 3),
         "cycle_seconds_median": round(steady, 3),
@@ -239,6 +252,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rexmon-bench-alarmd"))
     parser.add_argument("--budget", type=float, default=270.0, help="seconds for all sizes")
+    parser.add_argument("--rules", choices=sorted(RULES), default="mixed")
     parser.add_argument("--profile", action="store_true", help="cProfile/tracemalloc top")
     add_schemas_option(parser)
     args = parser.parse_args()
@@ -261,7 +275,7 @@ def main() -> None:
                 print(f"skipping {pairs} pairs: about {estimate:.0f}s, over the budget")
                 continue
         print(f"{pairs} pairs ...", flush=True)
-        figures = measure(args.work, pairs, args.cycles, schemas, args.profile)
+        figures = measure(args.work, pairs, args.cycles, schemas, args.rules, args.profile)
         results.append(figures)
         print(
             f"  {figures['pairs']:>7} pairs ({figures['metrics']} files): cycle"
