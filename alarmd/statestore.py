@@ -38,6 +38,7 @@ from rexmon.metric import glob_matcher, glob_prefix
 
 Key = tuple[str, str]  # (rule, metric)
 
+WRITE_CHUNK = 5_000  # records per executemany
 VERSION_CHUNK = 500  # keys per version check of a few changed records
 PRUNE_CHUNK = 10_000  # rows per transaction: a first prune never holds the lock for long
 
@@ -282,6 +283,13 @@ def _columns(rec: AlarmRecord, now: float, version: int) -> dict[str, object]:
 
 
 def _write_changes(connection: Connection, changes: Sequence[Change], now: float) -> None:
+    """Write ``changes`` in chunks: the rows of a first cycle at 100k (every record new)
+    would otherwise be held as parameters at once."""
+    for start in range(0, len(changes), WRITE_CHUNK):
+        _write_chunk(connection, changes[start : start + WRITE_CHUNK], now)
+
+
+def _write_chunk(connection: Connection, changes: Sequence[Change], now: float) -> None:
     table = schema.record
     inserts = []
     updates = []
