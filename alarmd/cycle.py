@@ -1,14 +1,20 @@
 """One evaluation pass of alarmd: every (rule, metric) read, evaluated and advanced.
 
 :meth:`Cycle.run` lists the metrics of each rule (cached, re-listed every
-``listing_refresh``), fetches each metric once (the longest window its rules need, at
-the step of its file), evaluates every rule on it and advances the alarm's record with
-the effect of the downtimes covering the metric, triggering the flexible downtimes whose
-window holds a problem (one that appears then, or one already there when it opens).
+``listing_refresh``), reads each metric once, evaluates every rule on it and advances
+the alarm's record with the effect of the downtimes covering the metric, triggering the
+flexible downtimes whose window holds a problem (one that appears then, or one already
+there when it opens).
 Check rules read the checks' newest results instead (read once per pass, from the
 database), and ``from-plugin`` levels the thresholds those results carry.
+Metrics whose rules test only the last value are read by their last updates, in bulk
+(:mod:`alarmd.latest`); the others are fetched once, the longest window their rules
+need, at the step of the file.
 Nothing is stored or sent here: the daemon stores the result in one transaction, then
-the outbox sends it.
+the outbox sends it. Only the alarms whose durable part changed are in the result (see
+:func:`alarmd.record.same_durable`); the others' new value is kept in :attr:`records`
+at once, under their stored version, so a steady alarm costs no write and no memory
+beyond its one record.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from alarmd.checkeval import observe_check, plugin_limits, with_plugin_limits
 from alarmd.checkstore import CheckStore, StoredCheck
 from alarmd.config import DaemonConfig
 from alarmd.evaluate import Observation, evaluate
+from alarmd.latest import Latest
 from alarmd.outbox import NotificationRow, Outcome, alarm_key
-from alarmd.record import AlarmRecord, new_record
+from alarmd.record import AlarmRecord, new_record, same_durable
 from alarmd.rules import Rule
 from alarmd.statestore import Change, Key
 from alarmd.transition import Event, transition
@@ -40,7 +47,7 @@ _PROBLEMS = (AlarmState.PENDING, AlarmState.FIRING, AlarmState.STALE)
 _STRENGTH = (Effect.LABEL, Effect.MUTE, Effect.SKIP)  # weakest first
 
 
-@dataclass
+@dataclass(slots=True)
 class Advance:
     """One (rule, metric) after this pass's transition."""
 
@@ -51,7 +58,7 @@ class Advance:
     suppressed: list[NotificationRow] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Seen:
     """What a pass saw of one (rule, metric): enough to advance it again after a retry."""
 
@@ -62,19 +69,17 @@ class Seen:
 
 @dataclass
 class Pass:
-    """The result of :meth:`Cycle.run`."""
+    """The result of :meth:`Cycle.run`: the alarms to store (new ones and those whose
+    durable part changed), what the pass saw of them, and how many it evaluated."""
 
     advances: dict[Key, Advance]
     seen: dict[Key, Seen]
     errors: int
+    pairs: int = 0
 
     def changes(self) -> list[Change]:
-        """The records to write: new alarms and those that changed."""
-        return [
-            Change(a.previous, a.version, a.record)
-            for a in self.advances.values()
-            if a.version is None or a.record != a.previous
-        ]
+        """The records to write."""
+        return [Change(a.previous, a.version, a.record) for a in self.advances.values()]
 
     def events(self) -> list[Event]:
         return [event for advance in self.advances.values() for event in advance.events]
@@ -100,6 +105,7 @@ class Cycle:
         self._lookbacks: dict[tuple[str, int], int] = {}
         self._concretes: dict[tuple[Rule, Limits | None], Rule] = {}
         self._checks: dict[str, StoredCheck] = {}
+        self._latest = Latest(archive)
 
     def use(self, config: DaemonConfig) -> None:
         """Take new rules (a reload): list and size the windows again next pass."""
@@ -107,6 +113,7 @@ class Cycle:
         self.relist()
         self._lookbacks = {}
         self._concretes = {}
+        self._latest = Latest(self.archive)
         names = {rule.name for rule in config.rules.rules}
         self.records = {k: v for k, v in self.records.items() if k[0] in names}
 
@@ -124,19 +131,25 @@ class Cycle:
         index = self.downtimes.index(int(now), int(now) + 1)
         advances: dict[Key, Advance] = {}
         seen: dict[Key, Seen] = {}
-        errors = 0
+        errors = pairs = 0
         triggered: dict[int, Downtime] = {}
         checks = self._read_checks()
         limits = plugin_limits(checks.values())
-        for metric, rules in self._pairs(now, checks).items():
+        pairing = self._pairs(now, checks)
+        latest = self._latest.read(pairing)
+        for metric, rules in pairing.items():
             covering = index.covering(metric, int(now))
             effect = strongest(covering)
             points: list[tuple[float, float | None]] = []
             step = 0
             on_samples = [rule for rule in rules if not rule.check]
-            if effect is not Effect.SKIP and on_samples:
+            read = latest.get(metric)
+            if read is not None:
+                points, step = read
+            elif effect is not Effect.SKIP and on_samples:
                 try:
                     points, step = self._fetch(metric, on_samples, now)
+                    self._latest.vet(metric, points)
                 except RexmonError as exc:
                     log.warning("cannot read %s: %s", metric, exc)
                     errors += 1
@@ -156,9 +169,13 @@ class Cycle:
                         covering = covering + flexible
                         effect = strongest(covering)
                         advance = self.advance(key, Seen(obs, effect, covering), now)
-                seen[key] = Seen(obs, effect, covering)
-                advances[key] = advance
-        return Pass(advances, seen, errors)
+                pairs += 1
+                if advance.version is None or not same_durable(advance.previous, advance.record):
+                    seen[key] = Seen(obs, effect, covering)
+                    advances[key] = advance
+                elif advance.record is not advance.previous:
+                    self.records[key] = (advance.record, advance.version)
+        return Pass(advances, seen, errors, pairs)
 
     def stored(self, changes: Iterable[Change]) -> None:
         """The records of ``changes`` were written: they are the stored ones now."""
@@ -180,7 +197,12 @@ class Cycle:
                 self.records[key] = fresh[key]
             else:
                 self.records.pop(key, None)
-            result.advances[key] = self.advance(key, result.seen[key], now)
+            advance = self.advance(key, result.seen[key], now)
+            if advance.version is not None and same_durable(advance.previous, advance.record):
+                del result.advances[key], result.seen[key]  # e.g. acked: nothing to send now
+                self.records[key] = (advance.record, advance.version)
+            else:
+                result.advances[key] = advance
 
     def advance(self, key: Key, seen: Seen, now: float) -> Advance:
         """The transition of one alarm from its record as this cycle knows it."""

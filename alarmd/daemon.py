@@ -148,7 +148,7 @@ class Daemon:
             self.cycle.restart(self.store.load())
         result = self.cycle.run(now)
         changed, messages = self._save(result, now)
-        pairs, events = len(result.advances), len(result.events())
+        pairs, events = result.pairs, len(result.events())
         return TickReport(now, True, pairs, changed, events, len(messages), errors=result.errors)
 
     def prune(self, now: float) -> None:

@@ -18,7 +18,7 @@ from alarmd.threshold import Condition, Function
 Point = tuple[float, float | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     """One severity of a rule, checked against the data."""
 
@@ -29,7 +29,7 @@ class Check:
     clears: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     """What the data says about one (rule, metric) at time ``at``."""
 

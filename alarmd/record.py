@@ -9,13 +9,14 @@ notifies) so that a restart neither forgets nor repeats. :func:`record_to_dict` 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from alarmd.alarmstate import AlarmState, Severity
 from alarmd.errors import NotAcknowledgeable
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ack:
     """Someone is on it: repeats stop until the alarm clears or until ``until``."""
 
@@ -28,7 +29,7 @@ class Ack:
         return self.until is None or now < self.until
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlarmRecord:
     """The persistent state of one (rule, metric) alarm."""
 
@@ -57,6 +58,26 @@ class AlarmRecord:
         if self.muted and self.state in (AlarmState.PENDING, AlarmState.FIRING, AlarmState.STALE):
             return AlarmState.SILENCED
         return self.state
+
+
+LIVE_FIELDS = ("value", "last_data_at")
+"""What a pass refreshes on every alarm: the last value seen and its time. They are
+shown, not decided on (no transition reads them), so a change of them alone is not
+stored: see :func:`same_durable`."""
+
+
+def same_durable(before: AlarmRecord, after: AlarmRecord) -> bool:
+    """Whether ``after`` differs from ``before`` only in :data:`LIVE_FIELDS`.
+
+    What must survive a restart is what decides the next transition and what the on-call
+    people were told: state, severity and their times, the level and its hysteresis, the
+    notified state and time, ack, mute, flapping. Every notification changes one of
+    those (``notified_*``, ``last_notified_at`` or ``flap_notified``), so a record whose
+    durable part is unchanged has nothing to send and can stay as stored: a restart then
+    reloads the same decisions and resends nothing. The stored ``value`` is therefore the
+    value at the alarm's last durable change (the one that made it fire, recover, repeat).
+    """
+    return _durable(before) == _durable(after)
 
 
 def new_record(rule: str, metric: str, now: float) -> AlarmRecord:
@@ -91,6 +112,7 @@ def record_to_dict(record: AlarmRecord) -> dict[str, Any]:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(AlarmRecord))
+_durable = attrgetter(*(name for name in _RECORD_FIELDS if name not in LIVE_FIELDS))
 
 
 def record_from_dict(data: dict[str, Any]) -> AlarmRecord:

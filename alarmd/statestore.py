@@ -38,6 +38,8 @@ from rexmon.metric import glob_matcher, glob_prefix
 
 Key = tuple[str, str]  # (rule, metric)
 
+WRITE_CHUNK = 5_000  # records per executemany
+VERSION_CHUNK = 500  # keys per version check of a few changed records
 PRUNE_CHUNK = 10_000  # rows per transaction: a first prune never holds the lock for long
 
 
@@ -248,9 +250,17 @@ def _check_versions(connection: Connection, changes: Sequence[Change]) -> None:
     if connection.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE already locks
         connection.exec_driver_sql("LOCK TABLE alarm_record IN EXCLUSIVE MODE")
     query = sa.select(table.c.rule, table.c.metric, table.c.version)
-    if len({c.record.rule for c in changes}) == 1:
-        query = query.where(table.c.rule == changes[0].record.rule)
-    current = {(rule, metric): version for rule, metric, version in connection.execute(query).all()}
+    keys = [(c.record.rule, c.record.metric) for c in changes]
+    current: dict[Key, int] = {}
+    if len(keys) <= VERSION_CHUNK * 4:  # the few changes of a steady cycle: by key
+        pair = sa.tuple_(table.c.rule, table.c.metric)
+        for start in range(0, len(keys), VERSION_CHUNK):
+            chunk = query.where(pair.in_(keys[start : start + VERSION_CHUNK]))
+            current.update(((r, m), v) for r, m, v in connection.execute(chunk).all())
+    else:
+        if len({rule for rule, _ in keys}) == 1:
+            query = query.where(table.c.rule == keys[0][0])
+        current = {(r, m): v for r, m, v in connection.execute(query).all()}
     moved = [
         (c.record.rule, c.record.metric)
         for c in changes
@@ -273,6 +283,13 @@ def _columns(rec: AlarmRecord, now: float, version: int) -> dict[str, object]:
 
 
 def _write_changes(connection: Connection, changes: Sequence[Change], now: float) -> None:
+    """Write ``changes`` in chunks: the rows of a first cycle at 100k (every record new)
+    would otherwise be held as parameters at once."""
+    for start in range(0, len(changes), WRITE_CHUNK):
+        _write_chunk(connection, changes[start : start + WRITE_CHUNK], now)
+
+
+def _write_chunk(connection: Connection, changes: Sequence[Change], now: float) -> None:
     table = schema.record
     inserts = []
     updates = []

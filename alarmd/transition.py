@@ -47,7 +47,7 @@ class EventKind(enum.Enum):
     FLAPPING = "flapping"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something to tell the rule's receivers."""
 

@@ -2,23 +2,32 @@
 
     .venv/bin/python bench/alarmd.py [--sizes 1000,10000,100000] [--cycles 3]
                                      [--work /tmp/rexmon-bench-alarmd] [--budget 270]
-                                     [--schemas shipped|small]
+                                     [--schemas shipped|small] [--profile]
+                                     [--rules mixed|last]
 
-Two rules match every metric (a last-value test and an ``avg(5m)`` window), so N pairs
-are N/2 RRD files (``--schemas``: the shipped ``etc/archive.yaml`` by default, about
-1.4 MB each; ``small`` is ``bench/archive-bench.yaml``, 1m step, about 13 KB each), created
+Two rules match every metric (``--rules mixed``, the default: a last-value test and an
+``avg(5m)`` window, so every file is fetched; ``last``: two last-value tests, read by
+their last updates), so N pairs are N/2 RRD files (``--schemas``: the shipped
+``etc/archive.yaml`` by default, about 1.4 MB each; ``small`` is
+``bench/archive-bench.yaml``, 1m step, about 13 KB each), created
 once under ``--work`` and reused by later runs. Each cycle writes one new sample per
 metric (not timed) and then times :meth:`Daemon.tick` against the real archive and a
-real SQLite database: listing, one fetch per metric, evaluation, transitions, storing
-every changed record. The first cycle (every record inserted) is reported apart; the
-steady cycles are the figure. Memory: tracemalloc's peak during one extra steady cycle
-(traced apart, as tracing slows the cycle down) and the process's maximum RSS.
+real SQLite database: listing, reading, evaluation, transitions, storing the changed
+records. The first cycle (every record inserted) is reported apart; the
+steady cycles are the figure, split into phases (list/match, read, evaluate, store
+write, dispatch: seconds, and the process's RSS after each; read and evaluate are both
+inside the pass, so they share its RSS) by timing the daemon's own methods from outside.
+Memory: tracemalloc's peak during one extra steady cycle (traced apart, as tracing slows
+the cycle down) and the process's maximum RSS (set-up and first cycle included).
+``--profile`` adds tracemalloc's largest allocations and a cProfile of one more cycle.
 Sizes whose set-up would not fit in ``--budget`` seconds are skipped and said so.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import resource
 import statistics
 import sys
@@ -44,11 +53,63 @@ from rrdarchive.schemas import load_schemas  # noqa: E402
 
 STEP = 60
 HISTORY = 10  # samples written before the first cycle
-RULES = """
+READS = ("fetch", "last_updates", "info")  # the archive's reads the cycle makes
+RULES = {
+    # a last-value test and a window: every file is fetched
+    "mixed": """
 rules:
   - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
   - {name: cpu-avg, match: "bench.*.*", warning: "avg(5m) > 900", for: 5m}
-"""
+""",
+    # last-value tests only (one with a ``for``): read by their last updates
+    "last": """
+rules:
+  - {name: cpu-high, match: "bench.*.*", critical: "> 990", warning: "> 950"}
+  - {name: cpu-held, match: "bench.*.*", warning: "> 900", for: 5m}
+""",
+}
+
+
+PHASES = ("match", "read", "evaluate", "store", "dispatch")
+
+
+class Phases:
+    """Seconds spent in (and RSS after) each phase of a tick, timed by wrapping the
+    daemon's methods on the instances (the code under test is unchanged)."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.rss = dict.fromkeys(PHASES, 0.0)
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+
+    def wrap(self, owner: Any, method: str, phase: str, rss: bool = True) -> None:
+        """Time ``owner.method`` into ``phase``; ``rss``: read the RSS after each call
+        (not for the per-metric reads: reading /proc 50k times would be the cost)."""
+        original = getattr(owner, method)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            begun = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[phase] += time.perf_counter() - begun
+                if rss:
+                    self.rss[phase] = rss_mb()
+
+        setattr(owner, method, timed)
+
+    def split(self) -> dict[str, float]:
+        """The phases, evaluate being the pass minus its listing and reading."""
+        found = dict(self.seconds)
+        found["evaluate"] -= found["match"] + found["read"]
+        return found
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 class Clock:
@@ -92,7 +153,9 @@ def write(archive: Archive, metrics: int, cycle: int, clock: Clock, root: Path) 
     (root / "last-write").write_text(str(now))
 
 
-def measure(work: Path, pairs: int, cycles: int, schemas: Path) -> dict[str, Any]:
+def measure(
+    work: Path, pairs: int, cycles: int, schemas: Path, rule_set: str, profile: bool = False
+) -> dict[str, Any]:
     metrics = pairs // 2
     root = work / f"rrd-{schemas.stem}-{pairs}"
     clock = Clock(0.0)
@@ -103,7 +166,7 @@ def measure(work: Path, pairs: int, cycles: int, schemas: Path) -> dict[str, Any
     engine = open_database(f"sqlite:///{database}")
     downtimes = DowntimeStore(engine, clock=clock)
     downtimes.migrate()
-    rules = parse_config(RULES, {}, "bench-rules.yaml")
+    rules = parse_config(RULES[rule_set], {}, "bench-rules.yaml")
     config = DaemonConfig(rules, AlarmdConfig(rules=Path("bench-rules.yaml")))
     daemon = Daemon(
         config,
@@ -117,26 +180,23 @@ def measure(work: Path, pairs: int, cycles: int, schemas: Path) -> dict[str, Any
     daemon.store.migrate()
     timings: list[float] = []
     parts: list[dict[str, float]] = []
-    fetch_seconds = 0.0
-    original_fetch = archive.fetch
-
-    def timed_fetch(*args: Any, **kwargs: Any) -> Any:
-        nonlocal fetch_seconds
-        begun = time.perf_counter()
-        try:
-            return original_fetch(*args, **kwargs)
-        finally:
-            fetch_seconds += time.perf_counter() - begun
-
-    archive.fetch = timed_fetch  # type: ignore[method-assign]
+    phases = Phases()
+    phases.wrap(daemon.cycle, "_pairs", "match")
+    for method in READS:
+        if hasattr(archive, method):
+            phases.wrap(archive, method, "read", rss=False)
+    phases.wrap(daemon.cycle, "run", "evaluate")
+    phases.wrap(daemon.store, "save", "store")
+    phases.wrap(daemon.dispatcher, "dispatch", "dispatch")
     first = None
     for cycle in range(cycles + 1):
         write(archive, metrics, HISTORY + cycle, clock, root)
-        fetch_seconds = 0.0
+        phases.reset()
         report = daemon.tick()
         if report.pairs != pairs:
             raise RuntimeError(f"evaluated {report.pairs} pairs, expected {pairs}")
-        part = {"cycle": report.seconds, "fetch": fetch_seconds, "changed": report.changed}
+        part = {"cycle": report.seconds, "changed": report.changed, **phases.split()}
+        part.update({f"rss_{phase}": phases.rss[phase] for phase in PHASES})
         if first is None:
             first = part
         else:
@@ -147,23 +207,38 @@ def measure(work: Path, pairs: int, cycles: int, schemas: Path) -> dict[str, Any
     tracemalloc.start()
     daemon.tick()
     _, peak = tracemalloc.get_traced_memory()
+    top = tracemalloc.take_snapshot().statistics("lineno")[:8]
     tracemalloc.stop()
+    if profile:
+        print("    tracemalloc, largest allocations still held after the traced cycle:")
+        for stat in top:
+            print(f"      {stat.size / 2**20:7.1f} MB {stat.count:>8} blocks  {stat.traceback}")
+        clock.now += STEP
+        write(archive, metrics, HISTORY + cycles + 2, clock, root)
+        profiler = cProfile.Profile()
+        profiler.runcall(daemon.tick)
+        stats = pstats.Stats(profiler)
+        print("    cProfile of one more steady cycle (top 15 by own time):")
+        stats.sort_stats("tottime").print_stats(15)
     daemon.close(timeout=1.0)
     archive.close()
     engine.dispose()
     assert first is not None
     steady = statistics.median(timings)
-    fetch = statistics.median(p["fetch"] for p in parts)
+    split = {phase: round(statistics.median(p[phase] for p in parts), 3) for phase in PHASES}
+    rss = {phase: round(max(p[f"rss_{phase}"] for p in parts), 1) for phase in PHASES}
+    rss["read"] = rss["evaluate"]  # read inside the pass: its RSS is the pass's
     return {
         "pairs": pairs,
         "metrics": metrics,
         "schemas": schemas.name,
+        "rules": rule_set,
         "setup_seconds": round(setup, 1),
         "first_cycle_seconds": round(first["cycle"], 3),
         "cycle_seconds_median": round(steady, 3),
         "cycle_seconds_max": round(max(timings), 3),
-        "fetch_seconds_median": round(fetch, 3),
-        "rest_seconds_median": round(steady - fetch, 3),
+        "phase_seconds_median": split,
+        "rss_mb_after_phase": rss,
         "changed_records_per_cycle": int(statistics.median(p["changed"] for p in parts)),
         "per_pair_microseconds": round(steady / pairs * 1e6, 1),
         "tracemalloc_peak_mb": round(peak / 2**20, 1),
@@ -177,6 +252,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/rexmon-bench-alarmd"))
     parser.add_argument("--budget", type=float, default=270.0, help="seconds for all sizes")
+    parser.add_argument("--rules", choices=sorted(RULES), default="mixed")
+    parser.add_argument("--profile", action="store_true", help="cProfile/tracemalloc top")
     add_schemas_option(parser)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -198,17 +275,22 @@ def main() -> None:
                 print(f"skipping {pairs} pairs: about {estimate:.0f}s, over the budget")
                 continue
         print(f"{pairs} pairs ...", flush=True)
-        figures = measure(args.work, pairs, args.cycles, schemas)
+        figures = measure(args.work, pairs, args.cycles, schemas, args.rules, args.profile)
         results.append(figures)
         print(
             f"  {figures['pairs']:>7} pairs ({figures['metrics']} files): cycle"
-            f" {figures['cycle_seconds_median']:.3f}s median (fetch"
-            f" {figures['fetch_seconds_median']:.3f}s, the rest"
-            f" {figures['rest_seconds_median']:.3f}s), first {figures['first_cycle_seconds']:.3f}s,"
-            f" {figures['per_pair_microseconds']:.0f} us/pair, tracemalloc peak"
-            f" {figures['tracemalloc_peak_mb']} MB, max RSS {figures['max_rss_mb']} MB",
+            f" {figures['cycle_seconds_median']:.3f}s median, first"
+            f" {figures['first_cycle_seconds']:.3f}s, {figures['per_pair_microseconds']:.0f}"
+            f" us/pair, {figures['changed_records_per_cycle']} records written per cycle,"
+            f" tracemalloc peak {figures['tracemalloc_peak_mb']} MB, max RSS"
+            f" {figures['max_rss_mb']} MB",
             flush=True,
         )
+        for phase in PHASES:
+            print(
+                f"      {phase:<9} {figures['phase_seconds_median'][phase]:7.3f}s"
+                f"  RSS after {figures['rss_mb_after_phase'][phase]:7.1f} MB"
+            )
     for smaller, larger in zip(results, results[1:], strict=False):
         factor = larger["cycle_seconds_median"] / smaller["cycle_seconds_median"]
         print(

@@ -32,6 +32,7 @@ from rrdarchive.graph import (
     graph_elements,
     y_limits,
 )
+from rrdarchive.lastread import LastUpdate, last_updates
 from rrdarchive.listing import list_children, list_metrics
 from rrdarchive.rrd import (
     Rrd,
@@ -127,6 +128,12 @@ class Archive:
         """The last update (time, value as fed) of a metric, or None if it has no file."""
         path = self._existing(metric)
         return None if path is None else self._rrd.last_update(path)
+
+    def last_updates(self, metrics: Sequence[str]) -> list[LastUpdate | ArchiveError]:
+        """The last update (time, value as fed; None: fed unknown) of each metric, or the
+        error that kept it from being read; with rrdcached, cached values included (see
+        :mod:`rrdarchive.lastread`). Raises ArchiveError only if rrdcached is unreachable."""
+        return last_updates(self._rrd, [metric_path(self.config.root, m) for m in metrics])
 
     def fetch(
         self,

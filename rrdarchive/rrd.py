@@ -27,11 +27,12 @@ _COMMANDS: dict[str, Callable[..., Any]] = {
     "update": rrdtool.update,
     "info": rrdtool.info,
     "last": rrdtool.last,
+    "lastupdate": rrdtool.lastupdate,
     "fetch": rrdtool.fetch,
     "xport": rrdtool.xport,
     "graphv": rrdtool.graphv,
 }
-_READS = frozenset({"info", "last", "fetch", "xport", "graphv"})
+_READS = frozenset({"info", "last", "lastupdate", "fetch", "xport", "graphv"})
 
 
 class Rrd:

@@ -97,11 +97,15 @@ def inbox() -> Iterator[Inbox]:
 class Environment:
     """Archive + database + receiver + daemon(s), all driven by one fake clock."""
 
-    def __init__(self, tmp_path: Path, inbox: Inbox, rules: str = RULES) -> None:
+    def __init__(
+        self, tmp_path: Path, inbox: Inbox, rules: str = RULES, rrdcached: str | None = None
+    ) -> None:
         self.tmp_path = tmp_path
         self.inbox = inbox
         self.clock = Clock(float(START))
-        self.archive = Archive(ArchiveConfig.simple(tmp_path / "rrd", step=STEP), self.clock)
+        wal = tmp_path / "wal" if rrdcached else None
+        config = ArchiveConfig.simple(tmp_path / "rrd", step=STEP, rrdcached=rrdcached, wal=wal)
+        self.archive = Archive(config, self.clock)
         self.database_url = f"sqlite:///{tmp_path / 'rexmon.db'}"
         self.engine = open_database(self.database_url)
         self.downtimes = DowntimeStore(self.engine, clock=self.clock)
