@@ -30,7 +30,7 @@ from alarmd.config import DaemonConfig
 from alarmd.evaluate import Observation, evaluate
 from alarmd.latest import Latest
 from alarmd.outbox import NotificationRow, Outcome, alarm_key
-from alarmd.record import AlarmRecord, new_record, same_durable
+from alarmd.record import AlarmRecord, new_record, same_durable, worth_storing
 from alarmd.rules import Rule
 from alarmd.statestore import Change, Key
 from alarmd.transition import Event, transition
@@ -170,7 +170,7 @@ class Cycle:
                         effect = strongest(covering)
                         advance = self.advance(key, Seen(obs, effect, covering), now)
                 pairs += 1
-                if advance.version is None or not same_durable(advance.previous, advance.record):
+                if advance.version is None or worth_storing(advance.previous, advance.record):
                     seen[key] = Seen(obs, effect, covering)
                     advances[key] = advance
                 elif advance.record is not advance.previous:

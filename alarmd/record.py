@@ -74,10 +74,20 @@ def same_durable(before: AlarmRecord, after: AlarmRecord) -> bool:
     notified state and time, ack, mute, flapping. Every notification changes one of
     those (``notified_*``, ``last_notified_at`` or ``flap_notified``), so a record whose
     durable part is unchanged has nothing to send and can stay as stored: a restart then
-    reloads the same decisions and resends nothing. The stored ``value`` is therefore the
-    value at the alarm's last durable change (the one that made it fire, recover, repeat).
+    reloads the same decisions and resends nothing. The stored ``value`` of an OK alarm is
+    therefore the value at its last durable change (see :func:`worth_storing`).
     """
     return _durable(before) == _durable(after)
+
+
+def worth_storing(before: AlarmRecord, after: AlarmRecord) -> bool:
+    """Whether a pass must write ``after``: a durable change (:func:`same_durable`), or a
+    new value of an alarm that is a problem. The status page's problem list shows the
+    on-call people the stored value, and problems are few; the value of the many OK alarms
+    is left as stored."""
+    if not same_durable(before, after):
+        return True
+    return after.state.is_problem and after.value != before.value
 
 
 def new_record(rule: str, metric: str, now: float) -> AlarmRecord:

@@ -1,5 +1,6 @@
-"""A cycle stores only the alarms whose durable part changed (``same_durable``): a new
-value alone is not written, and restarts still neither repeat nor forget."""
+"""A cycle stores only the alarms whose durable part changed (``same_durable``), and the
+new value of a problem (the status page shows it): an OK alarm's new value alone is not
+written, and restarts still neither repeat nor forget."""
 
 from __future__ import annotations
 
@@ -31,20 +32,20 @@ def test_a_state_change_is_written_with_the_value_that_caused_it(env: Environmen
     assert report.changed == 1 and version(env) == 2
     record = env.store.record(*KEY)
     assert record is not None and record.state is AlarmState.FIRING and record.value == 12
-    assert [r.changed for r in env.run(13, 14)] == [0, 0]
-    assert version(env) == 2
+    assert [r.changed for r in env.run(13, 14, 14)] == [1, 1, 0]  # a problem's new value
+    assert version(env) == 4 and env.store.record(*KEY).value == 14  # type: ignore[union-attr]
 
 
 def test_a_restart_after_unwritten_cycles_resends_nothing_and_keeps_the_repeat_time(
     env: Environment,
 ) -> None:
     env.run(1, 12)
-    env.run(*[13] * 10)  # firing; nothing written
-    assert len(env.inbox.bodies) == 1 and version(env) == 2
+    env.run(*[13] * 10)  # firing; only the first new value written
+    assert len(env.inbox.bodies) == 1 and version(env) == 3
     env.daemon = env.new_daemon()  # same database, new process
     reports = env.run(*[14] * 19)  # 29 minutes after the message
     assert len(env.inbox.bodies) == 1
-    assert sum(report.changed for report in reports) == 0
+    assert sum(report.changed for report in reports) == 1  # the new value, once
     env.step(14)  # 30 minutes after it: the repeat, as without the restart
     assert env.inbox.titles[-1] == "[rexmon] CRITICAL STILL FIRING: load on host.n01.load"
     assert env.store.record(*KEY).value == 14  # type: ignore[union-attr]
