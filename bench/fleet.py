@@ -1,6 +1,6 @@
 """A fleet's pushes: many nodes, each with its own token, pushing 20 samples at a time.
 
-    .venv/bin/python bench/fleet.py [--nodes 2000] [--rounds 4] [--clients 32]
+    .venv/bin/python bench/fleet.py [--nodes 500] [--rounds 4] [--clients 32]
                                     [--samples 20] [--schemas shipped|small]
 
 The server runs as deployed: rrdcached with the write-ahead log, the app under gunicorn
@@ -230,7 +230,7 @@ def fleet_server(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=2000)
+    parser.add_argument("--nodes", type=int, default=500, help="x --samples metrics: 10k")
     parser.add_argument("--rounds", type=int, default=4, help="steady rounds after the first")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--samples", type=int, default=20, help="samples per push")
